@@ -1,0 +1,205 @@
+"""STFT parameters: window length, hop length and window type, validated once."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import STFTParamsError
+
+__all__ = ["STFTParams", "get_window", "default_window_length", "WINDOW_ALIASES"]
+
+#: Window names sepkit understands besides every :func:`scipy.signal.get_window` name.
+WINDOW_ALIASES = {"rectangular": "boxcar", "rect": "boxcar"}
+DEFAULT_WINDOW_TYPE = "sqrt_hann"
+DEFAULT_WINDOW_SECONDS = 0.032
+
+
+def default_window_length(sample_rate: float) -> int:
+    """Return nussl's default window length: 32 ms rounded up to a power of two.
+
+    Parameters
+    ----------
+    sample_rate : float
+        Sample rate in Hz.
+
+    Returns
+    -------
+    int
+        ``2 ** ceil(log2(0.032 * sample_rate))``: 2048 at 44.1 and 48 kHz, 512 at 16 kHz.
+    """
+    return int(2 ** math.ceil(math.log2(DEFAULT_WINDOW_SECONDS * sample_rate)))
+
+
+@lru_cache(maxsize=64)
+def _cached_window(window_type, length: int) -> np.ndarray:
+    if window_type == "sqrt_hann":
+        window = np.sqrt(_cached_window("hann", length))
+    else:
+        import scipy.signal  # imported lazily: it takes most of a second
+
+        name = WINDOW_ALIASES.get(window_type, window_type)
+        try:
+            window = scipy.signal.get_window(name, length, fftbins=True)
+        except (ValueError, TypeError) as err:
+            raise STFTParamsError(
+                f"unknown window_type {window_type!r}: expected 'sqrt_hann', 'hann', 'hamming', "
+                f"'blackman', 'rectangular' or another scipy.signal.get_window name ({err})"
+            ) from None
+        window = np.asarray(window, dtype=np.float64)
+    window.flags.writeable = False
+    return window
+
+
+def get_window(window_type, length: int) -> np.ndarray:
+    """Return a periodic analysis window.
+
+    Parameters
+    ----------
+    window_type : str or tuple
+        ``'sqrt_hann'``, ``'rectangular'`` or any :func:`scipy.signal.get_window` name
+        (a tuple such as ``('kaiser', 8.0)`` for windows with a parameter).
+    length : int
+        Window length in samples.
+
+    Returns
+    -------
+    numpy.ndarray, shape (length,)
+        The window, float64, read-only (it is cached).
+
+    Raises
+    ------
+    STFTParamsError
+        If the window type is unknown.
+    """
+    try:
+        hash(window_type)
+    except TypeError:
+        raise STFTParamsError(
+            f"window_type must be a string or a tuple, got {type(window_type).__name__}"
+        ) from None
+    return _cached_window(window_type, int(length))
+
+
+def _check_positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise STFTParamsError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_nola(window: np.ndarray, hop_length: int, window_type) -> None:
+    """Raise unless the squared window overlap-added at ``hop_length`` is nonzero everywhere."""
+    length = window.shape[0]
+    n_shifts = -(-length // hop_length)
+    padded = np.zeros(n_shifts * hop_length)
+    padded[:length] = window**2
+    coverage = padded.reshape(n_shifts, hop_length).sum(axis=0)
+    if coverage.min() <= 1e-10 * max(coverage.max(), np.finfo(float).tiny):
+        raise STFTParamsError(
+            f"window {window_type!r} of length {length} with hop_length {hop_length} cannot be "
+            "inverted: the overlap-added squared window is zero somewhere (NOLA condition "
+            "fails); use a smaller hop_length or another window"
+        )
+
+
+@dataclass(frozen=True)
+class STFTParams:
+    """Short-time Fourier transform parameters.
+
+    Fields left as ``None`` are filled from the sample rate by :meth:`resolve` with
+    nussl's defaults: a window of 32 ms rounded up to a power of two (2048 samples at
+    44.1 kHz), a hop of a quarter window, and a square-root Hann window.
+
+    Parameters
+    ----------
+    window_length : int or None
+        Window (and FFT) length in samples.
+    hop_length : int or None
+        Hop between frames in samples, at most ``window_length``.
+    window_type : str, tuple or None
+        ``'sqrt_hann'``, ``'hann'``, ``'hamming'``, ``'blackman'``, ``'rectangular'``
+        or any :func:`scipy.signal.get_window` name.
+
+    Raises
+    ------
+    STFTParamsError
+        If a length is not a positive integer, the hop exceeds the window, the window
+        type is unknown, or the window/hop pair cannot be inverted (NOLA).
+
+    Examples
+    --------
+    >>> STFTParams(1024, 256, "hann")
+    STFTParams(window_length=1024, hop_length=256, window_type='hann')
+    >>> STFTParams().resolve(44100)
+    STFTParams(window_length=2048, hop_length=512, window_type='sqrt_hann')
+    """
+
+    window_length: int | None = None
+    hop_length: int | None = None
+    window_type: str | tuple | None = None
+
+    def __post_init__(self):
+        if self.window_length is not None:
+            _check_positive_int("window_length", self.window_length)
+            object.__setattr__(self, "window_length", int(self.window_length))
+        if self.hop_length is not None:
+            _check_positive_int("hop_length", self.hop_length)
+            object.__setattr__(self, "hop_length", int(self.hop_length))
+        if self.window_length is not None and self.hop_length is not None:
+            if self.hop_length > self.window_length:
+                raise STFTParamsError(
+                    f"hop_length ({self.hop_length}) must not exceed window_length "
+                    f"({self.window_length})"
+                )
+        if self.window_type is not None:
+            if not isinstance(self.window_type, (str, tuple)):
+                raise STFTParamsError(
+                    f"window_type must be a string or a tuple, got {self.window_type!r}"
+                )
+            # Validate the name now, even before a length is known.
+            get_window(self.window_type, self.window_length or 16)
+        if self.is_complete:
+            _check_nola(self.window, self.hop_length, self.window_type)
+
+    @property
+    def is_complete(self) -> bool:
+        """True when no field is ``None``."""
+        return None not in (self.window_length, self.hop_length, self.window_type)
+
+    @property
+    def window(self) -> np.ndarray:
+        """The analysis window, shape ``(window_length,)``; needs complete parameters."""
+        if not self.is_complete:
+            raise STFTParamsError(f"{self} is incomplete: call resolve(sample_rate) first")
+        return get_window(self.window_type, self.window_length)
+
+    @property
+    def n_freq(self) -> int:
+        """Number of frequency bins, ``window_length // 2 + 1``."""
+        if self.window_length is None:
+            raise STFTParamsError(f"{self} has no window_length: call resolve(sample_rate) first")
+        return self.window_length // 2 + 1
+
+    def resolve(self, sample_rate: float) -> "STFTParams":
+        """Return complete parameters, filling ``None`` fields from ``sample_rate``.
+
+        Parameters
+        ----------
+        sample_rate : float
+            Sample rate in Hz.
+
+        Returns
+        -------
+        STFTParams
+            Parameters with every field set (``self`` if already complete).
+        """
+        if self.is_complete:
+            return self
+        window_length = self.window_length or default_window_length(sample_rate)
+        hop_length = self.hop_length or max(window_length // 4, 1)
+        window_type = self.window_type or DEFAULT_WINDOW_TYPE
+        return replace(
+            self, window_length=window_length, hop_length=hop_length, window_type=window_type
+        )

@@ -1,0 +1,16 @@
+"""Separators. Each takes a mixture :class:`~sepkit.AudioSignal` and returns one signal per source.
+
+>>> estimates = sepkit.separation.IdealMask(mix, sources)()
+"""
+
+from .base import MaskSeparationBase, SeparationBase
+from .benchmark import HighLowPassFilter, IdealMask, MixAsEstimate, WienerFilter
+
+__all__ = [
+    "SeparationBase",
+    "MaskSeparationBase",
+    "IdealMask",
+    "WienerFilter",
+    "MixAsEstimate",
+    "HighLowPassFilter",
+]

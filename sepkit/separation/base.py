@@ -1,0 +1,189 @@
+"""Base classes of every separator: ``SeparationBase`` and ``MaskSeparationBase``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..core import AudioSignal, BinaryMask, MaskBase, SeparationError, SoftMask, STFTParams
+
+__all__ = ["SeparationBase", "MaskSeparationBase"]
+
+
+class SeparationBase:
+    """Base of every separator.
+
+    A separator stores its parameters in ``__init__``, does the work in :meth:`run`
+    and builds one :class:`~sepkit.AudioSignal` per source in
+    :meth:`make_audio_signals`; calling it does both: ``estimates = Sep(mix, ...)()``.
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture. The separator keeps a reference and never copies or changes it.
+
+    Raises
+    ------
+    SeparationError
+        If ``input_audio_signal`` is not an :class:`~sepkit.AudioSignal`.
+    """
+
+    def __init__(self, input_audio_signal: AudioSignal):
+        if not isinstance(input_audio_signal, AudioSignal):
+            raise SeparationError(
+                f"{type(self).__name__} needs an AudioSignal mixture, got {type(input_audio_signal).__name__}"
+            )
+        self.audio_signal = input_audio_signal
+        self._has_run = False
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the mixture in Hz."""
+        return self.audio_signal.sample_rate
+
+    def run(self):
+        """Compute the separation; subclasses store their results on ``self``."""
+        raise NotImplementedError
+
+    def make_audio_signals(self) -> list[AudioSignal]:
+        """Return the estimated sources, one :class:`~sepkit.AudioSignal` each, in source order."""
+        raise NotImplementedError
+
+    def __call__(self) -> list[AudioSignal]:
+        """Run the separation and return the estimates: ``run()`` then ``make_audio_signals()``."""
+        self.run()
+        return self.make_audio_signals()
+
+    def _mark_run(self):
+        self._has_run = True
+
+    def _check_run(self):
+        if not self._has_run:
+            raise SeparationError(f"call {type(self).__name__}.run() before make_audio_signals()")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__} on {self.audio_signal!r}"
+
+
+def validate_stft_params(stft_params, signal: AudioSignal) -> STFTParams:
+    """Return complete STFT parameters for ``signal`` (its own when ``stft_params`` is None)."""
+    if stft_params is None:
+        return signal.stft_params
+    if not isinstance(stft_params, STFTParams):
+        raise SeparationError(f"stft_params must be an STFTParams or None, got {stft_params!r}")
+    return stft_params.resolve(signal.sample_rate)
+
+
+def validate_labels(labels, num_sources: int) -> list[str]:
+    """Return ``num_sources`` labels: the given ones, or ``'source_0'``, ``'source_1'``, ..."""
+    if labels is None:
+        return [f"source_{j}" for j in range(num_sources)]
+    labels = [str(label) for label in labels]
+    if len(labels) != num_sources:
+        raise SeparationError(f"expected {num_sources} labels, got {len(labels)}")
+    return labels
+
+
+def signals_from_stfts(mix: AudioSignal, stfts: np.ndarray, params: STFTParams, labels) -> list[AudioSignal]:
+    """Invert stacked source STFTs into signals of the mixture's length and rate.
+
+    Parameters
+    ----------
+    mix : AudioSignal
+        The mixture (gives length, sample rate and defaults).
+    stfts : numpy.ndarray of complex, shape (n_freq, n_frames, n_channels, n_sources)
+        Source STFTs, sources on the last axis.
+    params : STFTParams
+        Parameters of ``stfts``.
+    labels : list of str
+        One label per source.
+    """
+    return [mix.istft(stfts[..., j], params, label=labels[j]) for j in range(stfts.shape[-1])]
+
+
+class MaskSeparationBase(SeparationBase):
+    """Base of separators whose estimates are masks applied to the mixture STFT.
+
+    Subclasses fill ``self.result_masks`` in :meth:`run`, a list with one mask per
+    source, of the class given by ``mask_type``; :meth:`make_audio_signals` applies
+    each to the mixture and inverts the STFT.
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture (never modified).
+    mask_type : {'soft', 'binary'} or SoftMask or BinaryMask
+        Kind of mask to produce; the mask classes (or instances of them) are accepted.
+    mask_threshold : float
+        In (0, 1): wherever a soft result must become binary, bins whose soft value
+        exceeds this threshold are kept.
+    stft_params : STFTParams or None
+        STFT parameters; ``None`` uses the mixture's.
+
+    Raises
+    ------
+    SeparationError
+        For an unknown ``mask_type`` or a threshold outside (0, 1).
+    """
+
+    MASKS = {"soft": SoftMask, "binary": BinaryMask}
+
+    def __init__(self, input_audio_signal, mask_type="soft", mask_threshold=0.5, stft_params=None):
+        super().__init__(input_audio_signal)
+        self.mask_type = self._validate_mask_type(mask_type)
+        if (
+            isinstance(mask_threshold, bool)
+            or not isinstance(mask_threshold, numbers.Real)
+            or not 0.0 < mask_threshold < 1.0
+        ):
+            raise SeparationError(f"mask_threshold must be a number in (0, 1), got {mask_threshold!r}")
+        self.mask_threshold = float(mask_threshold)
+        self.stft_params = validate_stft_params(stft_params, input_audio_signal)
+        self.result_masks: list[MaskBase] = []
+
+    @classmethod
+    def _validate_mask_type(cls, mask_type):
+        if isinstance(mask_type, str) and mask_type.lower() in cls.MASKS:
+            return cls.MASKS[mask_type.lower()]
+        if isinstance(mask_type, type) and mask_type in (SoftMask, BinaryMask):
+            return mask_type
+        if isinstance(mask_type, (SoftMask, BinaryMask)):
+            return type(mask_type)
+        raise SeparationError(
+            f"mask_type must be 'soft', 'binary', SoftMask or BinaryMask, got {mask_type!r}"
+        )
+
+    def masks_from_soft(self, soft: np.ndarray) -> list[MaskBase]:
+        """Turn stacked soft values into masks of ``mask_type``.
+
+        Parameters
+        ----------
+        soft : numpy.ndarray of float, shape (n_freq, n_frames, n_channels, n_sources)
+            Values in [0, 1]; for ``mask_type='binary'`` a bin is kept where its value
+            exceeds ``mask_threshold``.
+        """
+        if self.mask_type is BinaryMask:
+            return [BinaryMask(soft[..., j] > self.mask_threshold, copy=False) for j in range(soft.shape[-1])]
+        return [SoftMask(soft[..., j], copy=False) for j in range(soft.shape[-1])]
+
+    def make_audio_signals(self) -> list[AudioSignal]:
+        """Apply every mask of ``result_masks`` to the mixture and invert.
+
+        Returns
+        -------
+        list of AudioSignal
+            One per mask, labelled as the separator's sources.
+        """
+        self._check_run()
+        for mask in self.result_masks:
+            if not isinstance(mask, self.mask_type):
+                raise SeparationError(
+                    f"{type(self).__name__} produced a {type(mask).__name__} but mask_type is "
+                    f"{self.mask_type.__name__}"
+                )
+        labels = getattr(self, "source_labels", None) or validate_labels(None, len(self.result_masks))
+        return [
+            self.audio_signal.apply_mask(mask, self.stft_params, label=label)
+            for mask, label in zip(self.result_masks, labels)
+        ]

@@ -1,0 +1,347 @@
+"""Benchmark separators: oracle masks (upper bounds) and trivial baselines (lower bounds).
+
+:class:`WienerFilter` lives in :mod:`sepkit.separation.wiener` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..core import AudioSignal, SeparationError, SoftMask
+from .base import MaskSeparationBase, SeparationBase, signals_from_stfts, validate_labels
+from .wiener import WienerFilter
+
+__all__ = ["IdealMask", "MixAsEstimate", "HighLowPassFilter", "WienerFilter", "validate_sources"]
+
+#: nussl's constant in the denominator of its ratio masks.
+NUSSL_EPS = 1e-8
+
+
+def validate_sources(mix: AudioSignal, sources, name: str = "sources"):
+    """Check sources against the mixture and return ``(signals, labels)``.
+
+    Parameters
+    ----------
+    mix : AudioSignal
+        The mixture.
+    sources : list of AudioSignal or dict of str to AudioSignal
+        One signal per source, each of the mixture's sample rate, channel count and length.
+        Labels are the dict keys, else each signal's label, else ``'source_j'``.
+    name : str
+        Name of the argument, for error messages.
+
+    Returns
+    -------
+    signals : list of AudioSignal
+    labels : list of str
+
+    Raises
+    ------
+    SeparationError
+        If ``sources`` is empty, not a list/dict of signals, or a signal does not match
+        the mixture.
+    """
+    if isinstance(sources, dict):
+        labels = [str(key) for key in sources]
+        signals = list(sources.values())
+    elif isinstance(sources, (list, tuple)):
+        signals = list(sources)
+        labels = [
+            sig.label if isinstance(sig, AudioSignal) and sig.label else f"source_{j}"
+            for j, sig in enumerate(signals)
+        ]
+    else:
+        raise SeparationError(f"{name} must be a list or dict of AudioSignals, got {type(sources).__name__}")
+    if not signals:
+        raise SeparationError(f"{name} is empty: give at least one source")
+    for label, sig in zip(labels, signals):
+        if not isinstance(sig, AudioSignal):
+            raise SeparationError(f"{name}[{label!r}] is a {type(sig).__name__}, expected an AudioSignal")
+        if sig.sample_rate != mix.sample_rate:
+            raise SeparationError(
+                f"{name}[{label!r}] is at {sig.sample_rate} Hz but the mixture is at {mix.sample_rate} Hz"
+            )
+        if sig.num_channels != mix.num_channels or sig.signal_length != mix.signal_length:
+            raise SeparationError(
+                f"{name}[{label!r}] has shape {sig.audio_data.shape} but the mixture has "
+                f"{mix.audio_data.shape} (channels, samples)"
+            )
+    return signals, labels
+
+
+def _magnitude(spec: np.ndarray) -> np.ndarray:
+    return np.abs(spec)
+
+
+class IdealMask(MaskSeparationBase):
+    """Oracle masks computed from the true sources: the upper bound of masking methods.
+
+    With ``X`` the mixture STFT and ``S_j`` the STFT of source ``j``:
+
+    ``'ibm'``
+        binary mask: 1 where ``|S_j|`` is the largest of all sources. Ties (e.g. bins
+        silent in every source) go to the first source, so the masks always sum to one
+        and no mixture energy is dropped (nussl gives such bins to no source).
+    ``'irm-msa'``
+        magnitude spectrum approximation, ``V_j = |S_j| ** power``.
+    ``'irm-psa'``
+        phase-sensitive approximation, ``V_j = |S_j| cos(angle(S_j) - angle(X))``.
+
+    and the ratio ``M_j = V_j / |X| ** power`` (``normalize='mixture'``, the textbook
+    form) or ``M_j = V_j / (sum_k V_k + 1e-8)`` (``normalize='sources'``, exactly
+    nussl's ``IdealRatioMask``; for PSA with truncation ``V_j`` is first clipped to
+    ``[0, |X|]``). With ``truncate=True`` ratio masks are clipped to [0, 1].
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture, shape ``(n_channels, n_samples)``.
+    sources : list of AudioSignal or dict of str to AudioSignal
+        The true sources, each of the mixture's rate, channel count and length. The
+        estimates come back in this order with these labels (dict keys, else the
+        signals' labels).
+    mask_type : {'soft', 'binary'} or SoftMask or BinaryMask
+        Soft masks keep ratio values; binary masks keep bins whose ratio exceeds
+        ``mask_threshold`` (the IBM is binary either way).
+    approach : {'ibm', 'irm-msa', 'irm-psa'}
+        Which ideal mask.
+    power : {1, 2}
+        Exponent of the magnitudes in the MSA ratio (2 gives the ideal Wiener mask);
+        PSA needs ``power=1``.
+    truncate : bool
+        Clip ratio masks to [0, 1]. With ``False`` a ratio mask may leave [0, 1] (only
+        for ``normalize='mixture'`` or PSA); such masks are kept as plain arrays in
+        ``unbounded_masks`` instead of ``result_masks`` and applied the same way.
+    normalize : {'mixture', 'sources'}
+        Denominator of the ratio masks (see above).
+    mask_threshold : float
+        Threshold in (0, 1) turning a ratio mask into a binary one.
+    stft_params : STFTParams or None
+        STFT parameters; ``None`` uses the mixture's.
+
+    Attributes
+    ----------
+    result_masks : list of SoftMask or BinaryMask
+        One mask of shape ``(n_freq, n_frames, n_channels)`` per source, after :meth:`run`.
+    unbounded_masks : numpy.ndarray or None
+        ``(n_freq, n_frames, n_channels, n_sources)`` when the masks leave [0, 1].
+    source_labels : list of str
+
+    Raises
+    ------
+    SeparationError
+        For an unknown approach or normalisation, a bad power, or sources that do not
+        match the mixture.
+
+    Examples
+    --------
+    >>> mix, sources = sepkit.datasets.load_example()
+    >>> estimates = IdealMask(mix, sources, approach="irm-psa")()
+    >>> [e.label for e in estimates]
+    ['violin', 'clarinet', 'saxophone', 'bassoon']
+    """
+
+    APPROACHES = ("ibm", "irm-msa", "irm-psa")
+    NORMALIZATIONS = ("mixture", "sources")
+
+    def __init__(
+        self,
+        input_audio_signal,
+        sources,
+        mask_type="soft",
+        approach="ibm",
+        power=1,
+        truncate=True,
+        normalize="mixture",
+        mask_threshold=0.5,
+        stft_params=None,
+    ):
+        super().__init__(input_audio_signal, mask_type, mask_threshold, stft_params)
+        self.sources, self.source_labels = validate_sources(input_audio_signal, sources)
+        if approach not in self.APPROACHES:
+            raise SeparationError(f"approach must be one of {self.APPROACHES}, got {approach!r}")
+        if normalize not in self.NORMALIZATIONS:
+            raise SeparationError(f"normalize must be one of {self.NORMALIZATIONS}, got {normalize!r}")
+        if isinstance(power, bool) or power not in (1, 2):
+            raise SeparationError(f"power must be 1 or 2, got {power!r}")
+        if approach == "irm-psa" and power != 1:
+            raise SeparationError("the phase-sensitive mask (approach='irm-psa') needs power=1")
+        if not isinstance(truncate, (bool, np.bool_)):
+            raise SeparationError(f"truncate must be True or False, got {truncate!r}")
+        self.approach = approach
+        self.power = int(power)
+        self.truncate = bool(truncate)
+        self.normalize = normalize
+        self.unbounded_masks = None
+
+    def _source_terms(self, mix_spec: np.ndarray) -> np.ndarray:
+        """``V_j`` stacked on a last axis, shape (n_freq, n_frames, n_channels, n_sources)."""
+        n_sources = len(self.sources)
+        terms = np.empty(mix_spec.shape + (n_sources,))
+        if self.approach == "irm-psa":
+            mix_mag = _magnitude(mix_spec)
+            # |S| cos(angle S - angle X) = Re(S conj X) / |X|; where X == 0, angle X is 0.
+            unit = np.where(mix_mag > 0, mix_spec / np.where(mix_mag > 0, mix_mag, 1.0), 1.0)
+            for j, source in enumerate(self.sources):
+                spec = source.stft(self.stft_params)
+                terms[..., j] = spec.real * unit.real + spec.imag * unit.imag
+        else:
+            for j, source in enumerate(self.sources):
+                terms[..., j] = _magnitude(source.stft(self.stft_params))
+            if self.power == 2:
+                np.square(terms, out=terms)
+        return terms
+
+    def _ibm(self) -> np.ndarray:
+        best = None
+        winner = None
+        for j, source in enumerate(self.sources):
+            mag = _magnitude(source.stft(self.stft_params))
+            if best is None:
+                best, winner = mag, np.zeros(mag.shape, dtype=np.intp)
+            else:
+                louder = mag > best
+                best = np.where(louder, mag, best)
+                winner[louder] = j
+        return winner[..., None] == np.arange(len(self.sources))
+
+    def run(self):
+        """Compute the masks from the true sources.
+
+        Returns
+        -------
+        list of SoftMask or BinaryMask
+            ``result_masks`` (empty when the masks are unbounded, see ``unbounded_masks``).
+        """
+        self.unbounded_masks = None
+        if self.approach == "ibm":
+            self.result_masks = self.masks_from_soft(self._ibm().astype(np.float64))
+            self._mark_run()
+            return self.result_masks
+        mix_spec = self.audio_signal.stft(self.stft_params)
+        terms = self._source_terms(mix_spec)
+        if self.normalize == "sources":
+            if self.approach == "irm-psa" and self.truncate:
+                np.clip(terms, 0.0, _magnitude(mix_spec)[..., None], out=terms)
+            masks = terms / (terms.sum(axis=-1, keepdims=True) + NUSSL_EPS)
+        else:
+            denominator = _magnitude(mix_spec) ** self.power
+            masks = terms / np.maximum(denominator, np.finfo(np.float64).tiny)[..., None]
+            if self.truncate:
+                np.clip(masks, 0.0, 1.0, out=masks)
+        if self.mask_type is SoftMask and (masks.min() < 0.0 or masks.max() > 1.0):
+            self.unbounded_masks = masks
+            self.result_masks = []
+        else:
+            self.result_masks = self.masks_from_soft(masks)
+        self._mark_run()
+        return self.result_masks
+
+    def make_audio_signals(self) -> list[AudioSignal]:
+        """Apply each mask to the mixture STFT and invert; one signal per source, in input order."""
+        self._check_run()
+        if self.unbounded_masks is None:
+            return super().make_audio_signals()
+        mix_spec = self.audio_signal.stft(self.stft_params)
+        return signals_from_stfts(
+            self.audio_signal, self.unbounded_masks * mix_spec[..., None], self.stft_params, self.source_labels
+        )
+
+
+class MixAsEstimate(SeparationBase):
+    """Lower baseline: every estimate is the mixture itself.
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture.
+    num_sources : int
+        Number of estimates to return (at least 1).
+
+    Raises
+    ------
+    SeparationError
+        If ``num_sources`` is not a positive integer.
+
+    Examples
+    --------
+    >>> mix, _ = sepkit.datasets.load_example()
+    >>> len(MixAsEstimate(mix, num_sources=4)())
+    4
+    """
+
+    def __init__(self, input_audio_signal, num_sources):
+        super().__init__(input_audio_signal)
+        self.num_sources = validate_num_sources(num_sources)
+        self.source_labels = validate_labels(None, self.num_sources)
+
+    def run(self):
+        """Nothing to compute."""
+        self._mark_run()
+
+    def make_audio_signals(self) -> list[AudioSignal]:
+        """``num_sources`` signals equal to the mixture (sharing its read-only samples)."""
+        self._check_run()
+        return [self.audio_signal.with_label(label) for label in self.source_labels]
+
+
+def validate_num_sources(num_sources) -> int:
+    """Return ``num_sources`` as an int, raising :class:`SeparationError` unless it is >= 1."""
+    if isinstance(num_sources, bool) or not isinstance(num_sources, numbers.Integral) or num_sources < 1:
+        raise SeparationError(f"num_sources must be a positive integer, got {num_sources!r}")
+    return int(num_sources)
+
+
+class HighLowPassFilter(MaskSeparationBase):
+    """Lower baseline: split the spectrum at a cutoff frequency (brick wall in the STFT domain).
+
+    The first estimate holds the bins below the bin nearest ``cutoff_hz`` (label
+    ``'low'``), the second the rest (``'high'``), as in nussl.
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture.
+    cutoff_hz : float
+        Cutoff in Hz, strictly between 0 and the Nyquist frequency.
+    mask_type : {'binary', 'soft'} or SoftMask or BinaryMask
+        Kind of masks (the values are 0 and 1 either way).
+    stft_params : STFTParams or None
+        STFT parameters; ``None`` uses the mixture's.
+
+    Raises
+    ------
+    SeparationError
+        If ``cutoff_hz`` is not a number in (0, sample_rate / 2).
+
+    Examples
+    --------
+    >>> mix, _ = sepkit.datasets.load_example()
+    >>> low, high = HighLowPassFilter(mix, cutoff_hz=500)()
+    """
+
+    def __init__(self, input_audio_signal, cutoff_hz, mask_type="binary", stft_params=None):
+        super().__init__(input_audio_signal, mask_type=mask_type, stft_params=stft_params)
+        nyquist = input_audio_signal.sample_rate / 2
+        if (
+            isinstance(cutoff_hz, bool)
+            or not isinstance(cutoff_hz, numbers.Real)
+            or not 0 < cutoff_hz < nyquist
+        ):
+            raise SeparationError(f"cutoff_hz must be a frequency in (0, {nyquist}) Hz, got {cutoff_hz!r}")
+        self.cutoff_hz = float(cutoff_hz)
+        self.source_labels = ["low", "high"]
+
+    def run(self):
+        """Build the low-pass and high-pass masks."""
+        freqs = self.audio_signal.frequencies(self.stft_params)
+        cutoff_bin = int(np.argmin(np.abs(freqs - self.cutoff_hz)))
+        n_frames = self.audio_signal.stft(self.stft_params).shape[1]
+        low = np.zeros((freqs.size, n_frames, self.audio_signal.num_channels, 2))
+        low[:cutoff_bin, ..., 0] = 1.0
+        low[cutoff_bin:, ..., 1] = 1.0
+        self.result_masks = self.masks_from_soft(low)
+        self._mark_run()
+        return self.result_masks
