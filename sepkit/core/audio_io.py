@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 
@@ -31,7 +32,10 @@ def to_float_audio(array) -> np.ndarray:
     AudioSignalError
         For boolean, complex, object or string input.
     """
-    array = np.asarray(array)
+    try:
+        array = np.asarray(array)
+    except (ValueError, TypeError) as err:  # e.g. ragged nested lists
+        raise AudioSignalError(f"audio samples must form a rectangular array: {err}") from None
     kind = array.dtype.kind
     if kind == "f":
         return np.array(array, dtype=np.float64)
@@ -86,16 +90,21 @@ def read_audio(path, offset: float = 0.0, duration: float | None = None):
     import soundfile
 
     sample_rate, _, n_frames = audio_info(path)
-    for name, value in (("offset", offset), ("duration", duration)):
-        if value is not None and (not np.isfinite(value) or value < 0):
+    for name, value, optional in (("offset", offset, False), ("duration", duration, True)):
+        if (value is not None or not optional) and (
+            isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < np.inf
+        ):
             raise AudioSignalError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-    start = int(round(offset * sample_rate))
+    # min(..., n_frames) keeps huge offsets and durations finite before rounding
+    start = int(round(min(offset * sample_rate, n_frames)))
     if start >= n_frames:
         raise AudioSignalError(
             f"offset {offset} s is beyond the end of {os.fspath(path)!r} "
             f"({n_frames / sample_rate:.3f} s)"
         )
-    stop = n_frames if duration is None else min(n_frames, start + int(round(duration * sample_rate)))
+    stop = n_frames
+    if duration is not None:
+        stop = min(n_frames, start + int(round(min(duration * sample_rate, n_frames))))
     try:
         data, _ = soundfile.read(
             os.fspath(path), start=start, stop=stop, dtype="float64", always_2d=True

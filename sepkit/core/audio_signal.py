@@ -10,7 +10,7 @@ import numpy as np
 from . import audio_io, stft as _stft
 from .errors import AudioSignalError, MaskError
 from .masks import MaskBase
-from .stft_params import STFTParams
+from .stft_params import MAX_SAMPLE_RATE, STFTParams
 
 __all__ = ["AudioSignal"]
 
@@ -18,8 +18,11 @@ __all__ = ["AudioSignal"]
 def _check_sample_rate(sample_rate) -> int:
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real):
         raise AudioSignalError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
-    if not np.isfinite(sample_rate) or sample_rate <= 0 or int(sample_rate) != sample_rate:
-        raise AudioSignalError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
+    # Compare before any float conversion: NaN fails both tests, huge ints never overflow.
+    if not 0 < sample_rate <= MAX_SAMPLE_RATE or int(sample_rate) != sample_rate:
+        raise AudioSignalError(
+            f"sample_rate must be a positive integer in Hz, at most {MAX_SAMPLE_RATE}, got {sample_rate!r}"
+        )
     return int(sample_rate)
 
 
@@ -161,7 +164,10 @@ class AudioSignal:
 
     @staticmethod
     def _invert(stft, params, length) -> np.ndarray:
-        stft = np.asarray(stft)
+        try:
+            stft = np.asarray(stft)
+        except (ValueError, TypeError) as err:  # e.g. ragged nested lists
+            raise AudioSignalError(f"stft must be an array of complex numbers: {err}") from None
         if stft.ndim == 2:
             stft = stft[:, :, None]
         if stft.ndim != 3 or 0 in stft.shape:
@@ -302,6 +308,10 @@ class AudioSignal:
         audio = self._invert(stft_data, params, self.signal_length)
         return self._derive(audio, label=label)
 
+    def _istft_trusted(self, stft_data, params: STFTParams, label) -> "AudioSignal":
+        """:meth:`istft` for STFTs sepkit computed itself (shape and values already valid)."""
+        return self._derive(_stft.istft(stft_data, params, self.signal_length), label=label)
+
     def magnitude_spectrogram(self, params: STFTParams | None = None) -> np.ndarray:
         """``|STFT|``, float64, shape ``(n_freq, n_frames, n_channels)``."""
         return np.abs(self.stft(params))
@@ -347,7 +357,22 @@ class AudioSignal:
                 f"mask of shape {mask.shape} does not fit the STFT of shape {spec.shape} "
                 f"(the channel count may be 1 or {n_channels})"
             )
-        return self.istft(spec * mask.mask, params, label=label)
+        return self._masked_istft(mask.mask, self._params(params), label)
+
+    def _masked_istft(self, values: np.ndarray, params: STFTParams, label) -> "AudioSignal":
+        """Invert ``values * stft(params)``; ``values`` is a real or boolean array that
+        broadcasts against the STFT (validated by the caller)."""
+        spec = self.stft(params)
+        if values.shape == spec.shape and values.flags.f_contiguous:
+            from ..kernels.masks import masked_spectrum  # numba: imported on first use only
+
+            # Same shape and memory order as the STFT: a parallel product on flat views.
+            flat = np.empty(spec.size, dtype=spec.dtype)
+            masked_spectrum(spec.ravel(order="K"), values.ravel(order="K"), flat)
+            masked = flat.reshape(spec.shape, order="F")
+        else:
+            masked = spec * values
+        return self._istft_trusted(masked, params, label)
 
     # -- editing (all return new signals) -----------------------------------------------------
     def to_mono(self) -> "AudioSignal":

@@ -27,7 +27,10 @@ class MaskBase:
     """
 
     def __init__(self, mask, copy: bool = True):
-        array = np.array(mask, copy=copy) if copy else np.asarray(mask)
+        try:
+            array = np.array(mask, copy=copy) if copy else np.asarray(mask)
+        except (ValueError, TypeError) as err:  # e.g. ragged nested lists
+            raise MaskError(f"a mask must be a rectangular array: {err}") from None
         if array.ndim == 2:
             array = array[:, :, None]
         if array.ndim != 3 or 0 in array.shape:
@@ -59,7 +62,7 @@ class MaskBase:
 
     def get_channel(self, channel: int) -> np.ndarray:
         """Return channel ``channel`` as an ``(n_freq, n_frames)`` array."""
-        if not isinstance(channel, (int, np.integer)) or not 0 <= channel < self.num_channels:
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < self.num_channels:
             raise MaskError(f"channel must be an integer in [0, {self.num_channels}), got {channel!r}")
         return self._mask[:, :, channel]
 
@@ -83,9 +86,13 @@ class MaskBase:
 
 def _check_shape(shape) -> tuple:
     try:
-        shape = tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
-        raise MaskError(f"shape must be a tuple of integers, got {shape!r}") from None
+        items = tuple(shape)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in items):
+        # like numpy: no floats (2.5 would silently become 2) and no strings ("23" is not (2, 3))
+        raise MaskError(f"shape must be a tuple of integers, got {shape!r}")
+    shape = tuple(int(n) for n in items)
     if len(shape) not in (2, 3) or min(shape) <= 0:
         raise MaskError(f"shape must be (n_freq, n_frames[, n_channels]) of positive sizes, got {shape}")
     return shape

@@ -61,16 +61,13 @@ def stft(audio: np.ndarray, params: STFTParams) -> np.ndarray:
     audio = np.asarray(audio)
     if audio.ndim != 2:
         raise STFTParamsError(f"stft expects audio of shape (n_channels, n_samples), got {audio.shape}")
+    from ..kernels.stft import windowed_frames  # numba: imported on first use only
+
     dtype = np.float32 if audio.dtype == np.float32 else np.float64
-    win, hop = params.window_length, params.hop_length
-    n_channels, n_samples = audio.shape
-    n_frames = num_frames(n_samples, hop)
-    pad_left = win // 2
-    padded = np.zeros((n_channels, (n_frames - 1) * hop + win), dtype=dtype)
-    padded[:, pad_left : pad_left + n_samples] = audio
-    frames = np.lib.stride_tricks.sliding_window_view(padded, win, axis=1)[:, ::hop]
-    windowed = frames * params.window.astype(dtype)  # (C, T, W)
-    spec = scipy.fft.rfft(windowed, axis=-1, workers=-1)  # (C, T, F)
+    audio = np.ascontiguousarray(audio, dtype=dtype)
+    frames = np.empty((audio.shape[0], num_frames(audio.shape[1], params.hop_length), params.window_length), dtype)
+    windowed_frames(audio, params.window.astype(dtype), params.hop_length, frames)
+    spec = scipy.fft.rfft(frames, axis=-1, workers=-1, overwrite_x=True)  # (C, T, F)
     return spec.transpose(2, 1, 0)
 
 

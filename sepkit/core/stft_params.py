@@ -10,12 +10,14 @@ import numpy as np
 
 from .errors import STFTParamsError
 
-__all__ = ["STFTParams", "get_window", "default_window_length", "WINDOW_ALIASES"]
+__all__ = ["STFTParams", "get_window", "default_window_length", "WINDOW_ALIASES", "MAX_SAMPLE_RATE"]
 
 #: Window names sepkit understands besides every :func:`scipy.signal.get_window` name.
 WINDOW_ALIASES = {"rectangular": "boxcar", "rect": "boxcar"}
 DEFAULT_WINDOW_TYPE = "sqrt_hann"
 DEFAULT_WINDOW_SECONDS = 0.032
+#: Largest sample rate accepted: libsndfile and WAV headers store it as a 32-bit integer.
+MAX_SAMPLE_RATE = 2**31 - 1
 
 
 def default_window_length(sample_rate: float) -> int:
@@ -31,7 +33,17 @@ def default_window_length(sample_rate: float) -> int:
     int
         ``2 ** ceil(log2(0.032 * sample_rate))``: 2048 at 44.1 and 48 kHz, 512 at 16 kHz.
     """
-    return int(2 ** math.ceil(math.log2(DEFAULT_WINDOW_SECONDS * sample_rate)))
+    try:
+        samples = DEFAULT_WINDOW_SECONDS * sample_rate
+        valid = math.isfinite(samples) and samples > 0 and sample_rate <= MAX_SAMPLE_RATE
+    except (TypeError, OverflowError):
+        valid = False
+    if not valid:
+        raise STFTParamsError(
+            f"sample_rate must be a positive number in Hz, at most {MAX_SAMPLE_RATE}, got {sample_rate!r}"
+        )
+    # At least one sample: below 31.25 Hz the 32 ms window is shorter than a sample.
+    return int(2 ** max(0, math.ceil(math.log2(samples))))
 
 
 @lru_cache(maxsize=64)
@@ -44,12 +56,18 @@ def _cached_window(window_type, length: int) -> np.ndarray:
         name = WINDOW_ALIASES.get(window_type, window_type)
         try:
             window = scipy.signal.get_window(name, length, fftbins=True)
-        except (ValueError, TypeError) as err:
+        # scipy raises IndexError for an empty tuple, OverflowError for ('chebwin', 1e4), ...
+        except (ValueError, TypeError, IndexError, ArithmeticError) as err:
             raise STFTParamsError(
                 f"unknown window_type {window_type!r}: expected 'sqrt_hann', 'hann', 'hamming', "
                 f"'blackman', 'rectangular' or another scipy.signal.get_window name ({err})"
             ) from None
         window = np.asarray(window, dtype=np.float64)
+        if not np.all(np.isfinite(window)):
+            raise STFTParamsError(
+                f"window_type {window_type!r} gives a window with NaN or infinite values "
+                f"at length {length}: check its parameters"
+            )
     window.flags.writeable = False
     return window
 
@@ -90,7 +108,8 @@ def _check_positive_int(name: str, value) -> None:
 
 
 def _check_nola(window: np.ndarray, hop_length: int, window_type) -> None:
-    """Raise unless the squared window overlap-added at ``hop_length`` is nonzero everywhere."""
+    """Raise unless the squared window overlap-added at ``hop_length`` is nonzero everywhere,
+    including at the ends of a finite signal framed as in :func:`sepkit.core.stft`."""
     length = window.shape[0]
     n_shifts = -(-length // hop_length)
     padded = np.zeros(n_shifts * hop_length)
@@ -101,6 +120,21 @@ def _check_nola(window: np.ndarray, hop_length: int, window_type) -> None:
             f"window {window_type!r} of length {length} with hop_length {hop_length} cannot be "
             "inverted: the overlap-added squared window is zero somewhere (NOLA condition "
             "fails); use a smaller hop_length or another window"
+        )
+    # The ends of a finite signal: with centred frames (see sepkit.core.stft), sample k of a
+    # signal of at most hop samples is seen only at window offsets W//2 + k and W//2 + k - hop,
+    # and every sample of a longer signal is seen at least at the two offsets of its residue
+    # class, so these must not both vanish. Windows whose mass sits away from the centre
+    # (e.g. ('general_gaussian', -5.0, 2.0)) pass NOLA but fail this.
+    squared = np.zeros(length + 2 * hop_length)
+    squared[hop_length : hop_length + length] = window**2  # squared[hop + i] = w[i] ** 2, else 0
+    offsets = length // 2 + np.arange(hop_length)
+    edge = squared[hop_length + offsets] + squared[offsets]
+    if edge.min() <= 1e-10 * max(coverage.max(), np.finfo(float).tiny):
+        raise STFTParamsError(
+            f"window {window_type!r} of length {length} with hop_length {hop_length} cannot "
+            "invert the first or last samples of a signal: the window vanishes around its "
+            "centre; use a smaller hop_length or another window"
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
+
 from ..core import AudioSignal
 
 __all__ = ["load_example", "EXAMPLE_SOURCES"]
@@ -12,7 +14,7 @@ __all__ = ["load_example", "EXAMPLE_SOURCES"]
 EXAMPLE_SOURCES = ("violin", "clarinet", "saxophone", "bassoon")
 
 
-def load_example(sources=EXAMPLE_SOURCES) -> tuple[AudioSignal, dict[str, AudioSignal]]:
+def load_example(sources=EXAMPLE_SOURCES, stereo: bool = False) -> tuple[AudioSignal, dict[str, AudioSignal]]:
     """Load the bundled example: J. S. Bach, BWV 255, first 10 s, four instruments.
 
     Parameters
@@ -25,7 +27,8 @@ def load_example(sources=EXAMPLE_SOURCES) -> tuple[AudioSignal, dict[str, AudioS
     Returns
     -------
     mix : AudioSignal
-        Mixture, mono, 44.1 kHz, 441,000 samples, label ``'mix'``.
+        Mixture, mono (two channels with ``stereo=True``), 44.1 kHz, 441,000 samples,
+        label ``'mix'``.
     sources : dict of str to AudioSignal
         The stems in the order asked for, labelled by instrument.
 
@@ -50,6 +53,19 @@ def load_example(sources=EXAMPLE_SOURCES) -> tuple[AudioSignal, dict[str, AudioS
         )
     folder = resources.files("sepkit") / "data"
     stems = {name: AudioSignal(folder / f"bwv255_{name}.flac", label=name) for name in sources}
+    if stereo:
+        if not isinstance(stereo, (bool, np.bool_)):
+            raise DatasetError(f"stereo must be True or False, got {stereo!r}")
+        angles = np.linspace(0.15, 0.85, len(sources)) * np.pi / 2 if len(sources) > 1 else [np.pi / 4]
+        stems = {
+            name: AudioSignal(
+                np.vstack([np.cos(angle) * sig.audio_data[0], np.sin(angle) * sig.audio_data[0]]),
+                sig.sample_rate,
+                label=name,
+            )
+            for angle, (name, sig) in zip(angles, stems.items())
+        }
+        return sum(stems.values()).with_label("mix"), stems
     if set(sources) == set(EXAMPLE_SOURCES):
         mix = AudioSignal(folder / "bwv255_mix.flac", label="mix")
     else:

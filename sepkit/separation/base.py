@@ -8,7 +8,14 @@ import numpy as np
 
 from ..core import AudioSignal, BinaryMask, MaskBase, SeparationError, SoftMask, STFTParams
 
-__all__ = ["SeparationBase", "MaskSeparationBase"]
+__all__ = [
+    "SeparationBase",
+    "MaskSeparationBase",
+    "validate_sources",
+    "validate_labels",
+    "validate_stft_params",
+    "signals_from_stfts",
+]
 
 
 class SeparationBase:
@@ -85,6 +92,58 @@ def validate_labels(labels, num_sources: int) -> list[str]:
     return labels
 
 
+def validate_sources(mix: AudioSignal, sources, name: str = "sources"):
+    """Check sources against the mixture and return ``(signals, labels)``.
+
+    Parameters
+    ----------
+    mix : AudioSignal
+        The mixture.
+    sources : list of AudioSignal or dict of str to AudioSignal
+        One signal per source, each of the mixture's sample rate, channel count and length.
+        Labels are the dict keys, else each signal's label, else ``'source_j'``.
+    name : str
+        Name of the argument, for error messages.
+
+    Returns
+    -------
+    signals : list of AudioSignal
+    labels : list of str
+
+    Raises
+    ------
+    SeparationError
+        If ``sources`` is empty, not a list/dict of signals, or a signal does not match
+        the mixture.
+    """
+    if isinstance(sources, dict):
+        labels = [str(key) for key in sources]
+        signals = list(sources.values())
+    elif isinstance(sources, (list, tuple)):
+        signals = list(sources)
+        labels = [
+            sig.label if isinstance(sig, AudioSignal) and sig.label else f"source_{j}"
+            for j, sig in enumerate(signals)
+        ]
+    else:
+        raise SeparationError(f"{name} must be a list or dict of AudioSignals, got {type(sources).__name__}")
+    if not signals:
+        raise SeparationError(f"{name} is empty: give at least one source")
+    for label, sig in zip(labels, signals):
+        if not isinstance(sig, AudioSignal):
+            raise SeparationError(f"{name}[{label!r}] is a {type(sig).__name__}, expected an AudioSignal")
+        if sig.sample_rate != mix.sample_rate:
+            raise SeparationError(
+                f"{name}[{label!r}] is at {sig.sample_rate} Hz but the mixture is at {mix.sample_rate} Hz"
+            )
+        if sig.num_channels != mix.num_channels or sig.signal_length != mix.signal_length:
+            raise SeparationError(
+                f"{name}[{label!r}] has shape {sig.audio_data.shape} but the mixture has "
+                f"{mix.audio_data.shape} (channels, samples)"
+            )
+    return signals, labels
+
+
 def signals_from_stfts(mix: AudioSignal, stfts: np.ndarray, params: STFTParams, labels) -> list[AudioSignal]:
     """Invert stacked source STFTs into signals of the mixture's length and rate.
 
@@ -154,18 +213,18 @@ class MaskSeparationBase(SeparationBase):
             f"mask_type must be 'soft', 'binary', SoftMask or BinaryMask, got {mask_type!r}"
         )
 
-    def masks_from_soft(self, soft: np.ndarray) -> list[MaskBase]:
-        """Turn stacked soft values into masks of ``mask_type``.
+    def masks_from_soft(self, soft) -> list[MaskBase]:
+        """Turn soft values into masks of ``mask_type``, taking ownership of the arrays.
 
         Parameters
         ----------
-        soft : numpy.ndarray of float, shape (n_freq, n_frames, n_channels, n_sources)
-            Values in [0, 1]; for ``mask_type='binary'`` a bin is kept where its value
-            exceeds ``mask_threshold``.
+        soft : sequence of numpy.ndarray of float, each shape (n_freq, n_frames, n_channels)
+            One array per source, values in [0, 1]; for ``mask_type='binary'`` a bin is
+            kept where its value exceeds ``mask_threshold``.
         """
         if self.mask_type is BinaryMask:
-            return [BinaryMask(soft[..., j] > self.mask_threshold, copy=False) for j in range(soft.shape[-1])]
-        return [SoftMask(soft[..., j], copy=False) for j in range(soft.shape[-1])]
+            return [BinaryMask(values > self.mask_threshold, copy=False) for values in soft]
+        return [SoftMask(values, copy=False) for values in soft]
 
     def make_audio_signals(self) -> list[AudioSignal]:
         """Apply every mask of ``result_masks`` to the mixture and invert.

@@ -10,69 +10,14 @@ import numbers
 import numpy as np
 
 from ..core import AudioSignal, SeparationError, SoftMask
-from .base import MaskSeparationBase, SeparationBase, signals_from_stfts, validate_labels
+from ..kernels import masks as masks_kernels
+from .base import MaskSeparationBase, SeparationBase, validate_labels, validate_sources
 from .wiener import WienerFilter
 
-__all__ = ["IdealMask", "MixAsEstimate", "HighLowPassFilter", "WienerFilter", "validate_sources"]
+__all__ = ["IdealMask", "MixAsEstimate", "HighLowPassFilter", "WienerFilter"]
 
 #: nussl's constant in the denominator of its ratio masks.
 NUSSL_EPS = 1e-8
-
-
-def validate_sources(mix: AudioSignal, sources, name: str = "sources"):
-    """Check sources against the mixture and return ``(signals, labels)``.
-
-    Parameters
-    ----------
-    mix : AudioSignal
-        The mixture.
-    sources : list of AudioSignal or dict of str to AudioSignal
-        One signal per source, each of the mixture's sample rate, channel count and length.
-        Labels are the dict keys, else each signal's label, else ``'source_j'``.
-    name : str
-        Name of the argument, for error messages.
-
-    Returns
-    -------
-    signals : list of AudioSignal
-    labels : list of str
-
-    Raises
-    ------
-    SeparationError
-        If ``sources`` is empty, not a list/dict of signals, or a signal does not match
-        the mixture.
-    """
-    if isinstance(sources, dict):
-        labels = [str(key) for key in sources]
-        signals = list(sources.values())
-    elif isinstance(sources, (list, tuple)):
-        signals = list(sources)
-        labels = [
-            sig.label if isinstance(sig, AudioSignal) and sig.label else f"source_{j}"
-            for j, sig in enumerate(signals)
-        ]
-    else:
-        raise SeparationError(f"{name} must be a list or dict of AudioSignals, got {type(sources).__name__}")
-    if not signals:
-        raise SeparationError(f"{name} is empty: give at least one source")
-    for label, sig in zip(labels, signals):
-        if not isinstance(sig, AudioSignal):
-            raise SeparationError(f"{name}[{label!r}] is a {type(sig).__name__}, expected an AudioSignal")
-        if sig.sample_rate != mix.sample_rate:
-            raise SeparationError(
-                f"{name}[{label!r}] is at {sig.sample_rate} Hz but the mixture is at {mix.sample_rate} Hz"
-            )
-        if sig.num_channels != mix.num_channels or sig.signal_length != mix.signal_length:
-            raise SeparationError(
-                f"{name}[{label!r}] has shape {sig.audio_data.shape} but the mixture has "
-                f"{mix.audio_data.shape} (channels, samples)"
-            )
-    return signals, labels
-
-
-def _magnitude(spec: np.ndarray) -> np.ndarray:
-    return np.abs(spec)
 
 
 class IdealMask(MaskSeparationBase):
@@ -125,8 +70,8 @@ class IdealMask(MaskSeparationBase):
     ----------
     result_masks : list of SoftMask or BinaryMask
         One mask of shape ``(n_freq, n_frames, n_channels)`` per source, after :meth:`run`.
-    unbounded_masks : numpy.ndarray or None
-        ``(n_freq, n_frames, n_channels, n_sources)`` when the masks leave [0, 1].
+    unbounded_masks : list of numpy.ndarray or None
+        One ``(n_freq, n_frames, n_channels)`` array per source when the masks leave [0, 1].
     source_labels : list of str
 
     Raises
@@ -164,7 +109,7 @@ class IdealMask(MaskSeparationBase):
             raise SeparationError(f"approach must be one of {self.APPROACHES}, got {approach!r}")
         if normalize not in self.NORMALIZATIONS:
             raise SeparationError(f"normalize must be one of {self.NORMALIZATIONS}, got {normalize!r}")
-        if isinstance(power, bool) or power not in (1, 2):
+        if isinstance(power, bool) or not isinstance(power, numbers.Real) or power not in (1, 2):
             raise SeparationError(f"power must be 1 or 2, got {power!r}")
         if approach == "irm-psa" and power != 1:
             raise SeparationError("the phase-sensitive mask (approach='irm-psa') needs power=1")
@@ -176,36 +121,44 @@ class IdealMask(MaskSeparationBase):
         self.normalize = normalize
         self.unbounded_masks = None
 
-    def _source_terms(self, mix_spec: np.ndarray) -> np.ndarray:
-        """``V_j`` stacked on a last axis, shape (n_freq, n_frames, n_channels, n_sources)."""
-        n_sources = len(self.sources)
-        terms = np.empty(mix_spec.shape + (n_sources,))
-        if self.approach == "irm-psa":
-            mix_mag = _magnitude(mix_spec)
-            # |S| cos(angle S - angle X) = Re(S conj X) / |X|; where X == 0, angle X is 0.
-            unit = np.where(mix_mag > 0, mix_spec / np.where(mix_mag > 0, mix_mag, 1.0), 1.0)
-            for j, source in enumerate(self.sources):
-                spec = source.stft(self.stft_params)
-                terms[..., j] = spec.real * unit.real + spec.imag * unit.imag
-        else:
-            for j, source in enumerate(self.sources):
-                terms[..., j] = _magnitude(source.stft(self.stft_params))
-            if self.power == 2:
-                np.square(terms, out=terms)
-        return terms
+    # The kernels work on flat views of the Fortran-ordered (n_freq, n_frames, n_channels)
+    # STFTs (``ravel(order="K")``), so nothing is transposed or copied.
+    def _flat_source_specs(self):
+        return [source.stft(self.stft_params).ravel(order="K") for source in self.sources]
 
-    def _ibm(self) -> np.ndarray:
-        best = None
-        winner = None
-        for j, source in enumerate(self.sources):
-            mag = _magnitude(source.stft(self.stft_params))
-            if best is None:
-                best, winner = mag, np.zeros(mag.shape, dtype=np.intp)
+    def _ibm(self, size: int) -> list[np.ndarray]:
+        loudest = np.empty(size)
+        winner = np.empty(size, dtype=np.int64)
+        for j, spec in enumerate(self._flat_source_specs()):
+            masks_kernels.update_loudest(spec, j, loudest, winner)
+        masks = [np.empty(size) for _ in self.sources]
+        for j, mask in enumerate(masks):
+            masks_kernels.one_hot(winner, j, mask)
+        return masks
+
+    def _ratio_masks(self, mix_spec: np.ndarray) -> tuple[list[np.ndarray], bool]:
+        """Ratio masks (flat) and whether they all lie in [0, 1]."""
+        total = np.zeros(mix_spec.size)
+        terms = [np.empty(mix_spec.size) for _ in self.sources]
+        clip_to_mixture = self.normalize == "sources" and self.truncate
+        mix_flat = mix_spec.ravel(order="K")
+        for spec, out in zip(self._flat_source_specs(), terms):
+            if self.approach == "irm-msa":
+                masks_kernels.magnitude_terms(spec, self.power, out, total)
             else:
-                louder = mag > best
-                best = np.where(louder, mag, best)
-                winner[louder] = j
-        return winner[..., None] == np.arange(len(self.sources))
+                masks_kernels.phase_sensitive_terms(spec, mix_flat, clip_to_mixture, out, total)
+        if self.normalize == "sources":
+            denominator, offset, clip = total, NUSSL_EPS, False
+        else:
+            denominator = np.abs(mix_spec).ravel(order="K")
+            if self.power == 2:
+                np.square(denominator, out=denominator)
+            offset, clip = 0.0, self.truncate
+        bounded = True
+        for t in terms:
+            low, high = masks_kernels.normalize_terms(t, denominator, offset, clip)
+            bounded = bounded and 0.0 <= low and high <= 1.0
+        return terms, bounded
 
     def run(self):
         """Compute the masks from the true sources.
@@ -215,23 +168,14 @@ class IdealMask(MaskSeparationBase):
         list of SoftMask or BinaryMask
             ``result_masks`` (empty when the masks are unbounded, see ``unbounded_masks``).
         """
+        mix_spec = self.audio_signal.stft(self.stft_params)
         self.unbounded_masks = None
         if self.approach == "ibm":
-            self.result_masks = self.masks_from_soft(self._ibm().astype(np.float64))
-            self._mark_run()
-            return self.result_masks
-        mix_spec = self.audio_signal.stft(self.stft_params)
-        terms = self._source_terms(mix_spec)
-        if self.normalize == "sources":
-            if self.approach == "irm-psa" and self.truncate:
-                np.clip(terms, 0.0, _magnitude(mix_spec)[..., None], out=terms)
-            masks = terms / (terms.sum(axis=-1, keepdims=True) + NUSSL_EPS)
+            flat, bounded = self._ibm(mix_spec.size), True
         else:
-            denominator = _magnitude(mix_spec) ** self.power
-            masks = terms / np.maximum(denominator, np.finfo(np.float64).tiny)[..., None]
-            if self.truncate:
-                np.clip(masks, 0.0, 1.0, out=masks)
-        if self.mask_type is SoftMask and (masks.min() < 0.0 or masks.max() > 1.0):
+            flat, bounded = self._ratio_masks(mix_spec)
+        masks = [values.reshape(mix_spec.shape, order="F") for values in flat]
+        if self.mask_type is SoftMask and not bounded:
             self.unbounded_masks = masks
             self.result_masks = []
         else:
@@ -244,10 +188,10 @@ class IdealMask(MaskSeparationBase):
         self._check_run()
         if self.unbounded_masks is None:
             return super().make_audio_signals()
-        mix_spec = self.audio_signal.stft(self.stft_params)
-        return signals_from_stfts(
-            self.audio_signal, self.unbounded_masks * mix_spec[..., None], self.stft_params, self.source_labels
-        )
+        return [
+            self.audio_signal._masked_istft(mask, self.stft_params, label)
+            for mask, label in zip(self.unbounded_masks, self.source_labels)
+        ]
 
 
 class MixAsEstimate(SeparationBase):
@@ -339,9 +283,8 @@ class HighLowPassFilter(MaskSeparationBase):
         freqs = self.audio_signal.frequencies(self.stft_params)
         cutoff_bin = int(np.argmin(np.abs(freqs - self.cutoff_hz)))
         n_frames = self.audio_signal.stft(self.stft_params).shape[1]
-        low = np.zeros((freqs.size, n_frames, self.audio_signal.num_channels, 2))
-        low[:cutoff_bin, ..., 0] = 1.0
-        low[cutoff_bin:, ..., 1] = 1.0
-        self.result_masks = self.masks_from_soft(low)
+        low = np.zeros((freqs.size, n_frames, self.audio_signal.num_channels), order="F")
+        low[:cutoff_bin] = 1.0
+        self.result_masks = self.masks_from_soft([low, 1.0 - low])
         self._mark_run()
         return self.result_masks

@@ -1,0 +1,137 @@
+"""Sphinx configuration of the sepkit documentation.
+
+Build from the repository root with::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The build is offline (no intersphinx, no remote images) and writes only under
+``docs/_build``.
+"""
+
+import os
+import sys
+
+# Importing sepkit for autodoc must not leave bytecode caches next to the sources.
+sys.dont_write_bytecode = True
+
+# Document the checkout this file belongs to, even when sepkit is not installed.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+import sepkit  # noqa: E402
+
+# -- Project information ---------------------------------------------------------------
+project = "sepkit"
+author = "the sepkit developers"
+copyright = "sepkit developers, MIT license"
+release = sepkit.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- General configuration -------------------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+]
+
+exclude_patterns = ["_build", "README.md", "Thumbs.db", ".DS_Store"]
+root_doc = "index"
+language = "en"
+default_role = "code"
+pygments_style = "sphinx"
+
+# autodoc: members in source order, signatures without the type hints (the numpydoc
+# Parameters sections already give types, shapes and units).
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"
+autodoc_default_options = {}
+
+# numpydoc: members are listed by autodoc, not by numpydoc (avoids duplicate entries).
+numpydoc_show_class_members = False
+numpydoc_show_inherited_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+# Link sepkit's own classes in "Parameters"/"Returns" types; leave every other word as text.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+# numpydoc's default aliases point into the Python and NumPy inventories, which this
+# offline build does not load: map each of those words to itself (plain text).
+from numpydoc.xref import DEFAULT_LINKS  # noqa: E402
+
+numpydoc_xref_aliases = {word: word for word in DEFAULT_LINKS}
+numpydoc_xref_aliases.update(
+    {
+        name: f"sepkit.core.{name}"
+        for name in ("AudioSignal", "STFTParams", "SoftMask", "BinaryMask", "MaskBase")
+    }
+)
+numpydoc_xref_aliases.update(
+    {
+        name: f"sepkit.separation.{name}"
+        for name in (
+            "SeparationBase",
+            "MaskSeparationBase",
+            "IdealMask",
+            "WienerFilter",
+            "MixAsEstimate",
+            "HighLowPassFilter",
+        )
+    }
+)
+numpydoc_xref_aliases.update(
+    {
+        name: f"sepkit.core.{name}"
+        for name in (
+            "SepkitError",
+            "AudioSignalError",
+            "AudioIOError",
+            "STFTParamsError",
+            "MaskError",
+            "SeparationError",
+            "EvaluationError",
+            "DatasetError",
+        )
+    }
+)
+
+# -- HTML output -----------------------------------------------------------------------
+html_theme = "alabaster"
+html_title = f"sepkit {release}"
+html_static_path = []
+html_theme_options = {
+    "description": "Audio source separation with classic methods",
+    "fixed_sidebar": True,
+    "show_powered_by": False,
+}
+html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]}
+html_show_sourcelink = False
+
+
+# -- Cross-references ------------------------------------------------------------------
+# Docstrings name sepkit objects by short or top-level names (``AudioSignal``,
+# ``sepkit.AudioSignal``, ``residual_model``) that Sphinx cannot resolve from the page
+# they are rendered on. Resolve such a reference when it names exactly one documented
+# sepkit object; otherwise leave it as plain text, as Sphinx does.
+def _resolve_sepkit_reference(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if target.startswith("sepkit.") and target.count(".") == 1:
+        target = target.split(".", 1)[1]
+    if not target or "." in target:
+        return None
+    domain = env.get_domain("py")
+    matches = [
+        (name, obj)
+        for name, obj in domain.find_obj(env, None, None, target, node.get("reftype"), 1)
+        if name.startswith("sepkit.") and not obj.aliased  # skip autodoc's canonical aliases
+    ]
+    if len(matches) != 1:
+        return None
+    name, obj = matches[0]
+    from sphinx.util.nodes import make_refnode
+
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, name)
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_sepkit_reference)
