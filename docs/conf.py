@@ -58,40 +58,14 @@ numpydoc_xref_ignore = "all"
 from numpydoc.xref import DEFAULT_LINKS  # noqa: E402
 
 numpydoc_xref_aliases = {word: word for word in DEFAULT_LINKS}
-numpydoc_xref_aliases.update(
-    {
-        name: f"sepkit.core.{name}"
-        for name in ("AudioSignal", "STFTParams", "SoftMask", "BinaryMask", "MaskBase")
-    }
-)
-numpydoc_xref_aliases.update(
-    {
-        name: f"sepkit.separation.{name}"
-        for name in (
-            "SeparationBase",
-            "MaskSeparationBase",
-            "IdealMask",
-            "WienerFilter",
-            "MixAsEstimate",
-            "HighLowPassFilter",
-        )
-    }
-)
-numpydoc_xref_aliases.update(
-    {
-        name: f"sepkit.core.{name}"
-        for name in (
-            "SepkitError",
-            "AudioSignalError",
-            "AudioIOError",
-            "STFTParamsError",
-            "MaskError",
-            "SeparationError",
-            "EvaluationError",
-            "DatasetError",
-        )
-    }
-)
+# Every public class of sepkit.core and sepkit.separation links by its short name.
+import sepkit.core  # noqa: E402
+import sepkit.separation  # noqa: E402
+
+for _module in (sepkit.core, sepkit.separation):
+    numpydoc_xref_aliases.update(
+        {name: f"{_module.__name__}.{name}" for name in _module.__all__ if isinstance(getattr(_module, name), type)}
+    )
 
 # -- HTML output -----------------------------------------------------------------------
 html_theme = "alabaster"

@@ -1,0 +1,9 @@
+"""numba kernels shared by separators and metrics: pure functions on arrays.
+
+- :mod:`sepkit.kernels.stft`: windowed framing and overlap-add of the STFT.
+- :mod:`sepkit.kernels.masks`: ideal-mask terms, ratio normalisation, masking.
+- :mod:`sepkit.kernels.wiener`: soft masks and the multichannel Wiener EM.
+
+Every kernel is compiled with ``cache=True`` on first use; importing :mod:`sepkit`
+compiles nothing.
+"""

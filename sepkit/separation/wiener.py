@@ -383,7 +383,6 @@ class WienerFilter(SeparationBase):
         if not items:
             raise SeparationError("estimates is empty: give at least one source estimate")
         if isinstance(items[0], AudioSignal):
-
             signals, labels = validate_sources(self.audio_signal, estimates, name="estimates")
             return signals, None, labels
         if labels is None:
