@@ -1,0 +1,191 @@
+"""Input handling shared by every metric: stacking sources, checks, the silence and
+duplicate policies, and the assignment of estimates to references."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core import AudioSignal, EvaluationError
+
+__all__ = ["Scores", "as_sources", "check_pair", "silent_mask", "warn_duplicates", "assign"]
+
+
+@dataclass
+class Scores:
+    """What every metric function returns.
+
+    Attributes
+    ----------
+    values : dict of str to numpy.ndarray, each shape (n_references, n_values)
+        Metric name (``'SDR'``, ``'SI-SDR'``, ...) to scores in dB, one row per
+        reference (in reference order); the columns are frames, channels or a single
+        whole-signal value (see ``axis``). NaN marks an undefined score (e.g. a silent
+        frame), ``inf`` a perfect one.
+    assignment : numpy.ndarray of int, shape (n_references,)
+        Index of the estimate scored against each reference.
+    axis : {'frame', 'channel', 'signal'}
+        What the columns of ``values`` are.
+    info : dict
+        JSON-serialisable details (window and hop in seconds, which signal the
+        improvements are measured against, ...).
+    """
+
+    values: dict
+    assignment: np.ndarray
+    axis: str
+    info: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict: arrays as lists, NaN as ``None``, infinities as strings
+        ``'inf'``/``'-inf'``."""
+
+        def clean(x):
+            x = float(x)
+            if np.isnan(x):
+                return None
+            if np.isinf(x):
+                return "inf" if x > 0 else "-inf"
+            return x
+
+        return {
+            "values": {k: [[clean(x) for x in row] for row in np.asarray(v)] for k, v in self.values.items()},
+            "assignment": [int(i) for i in self.assignment],
+            "axis": self.axis,
+            "info": self.info,
+        }
+
+
+def as_sources(signals, name: str = "references") -> tuple[np.ndarray, int | None]:
+    """Stack sources into a float64 array of shape ``(n_sources, n_channels, n_samples)``.
+
+    Parameters
+    ----------
+    signals : list of AudioSignal, or array_like
+        One signal per source; an array of shape ``(n_sources, n_channels, n_samples)``,
+        or ``(n_sources, n_samples)`` for mono.
+    name : str
+        Argument name, for error messages.
+
+    Returns
+    -------
+    array : numpy.ndarray, shape (n_sources, n_channels, n_samples)
+        float64, a new array.
+    sample_rate : int or None
+        The signals' common sample rate (``None`` for arrays).
+
+    Raises
+    ------
+    EvaluationError
+        For an empty list, mixed sample rates or shapes, a wrong number of axes, or
+        NaN/inf values.
+    """
+    sample_rate = None
+    if isinstance(signals, AudioSignal):
+        signals = [signals]
+    if isinstance(signals, (list, tuple)) and signals and all(isinstance(s, AudioSignal) for s in signals):
+        rates = {s.sample_rate for s in signals}
+        if len(rates) != 1:
+            raise EvaluationError(f"{name} have different sample rates: {sorted(rates)} Hz")
+        shapes = {s.audio_data.shape for s in signals}
+        if len(shapes) != 1:
+            raise EvaluationError(f"{name} have different shapes (channels, samples): {sorted(shapes)}")
+        sample_rate = rates.pop()
+        array = np.stack([s.audio_data for s in signals]).astype(np.float64)
+    else:
+        try:
+            array = np.array(signals, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise EvaluationError(
+                f"{name} must be a list of AudioSignals or an array (n_sources, n_channels, n_samples): {err}"
+            ) from None
+        if array.ndim == 2:
+            array = array[:, None, :]
+    if array.ndim != 3 or 0 in array.shape:
+        raise EvaluationError(
+            f"{name} must have shape (n_sources, n_channels, n_samples) with no empty axis, got {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise EvaluationError(f"{name} contain NaN or infinite values")
+    return array, sample_rate
+
+
+def check_pair(references: np.ndarray, estimates: np.ndarray, allow_more_estimates: bool = True) -> None:
+    """Raise unless references and estimates share channels and length (and, unless
+    ``allow_more_estimates``, the number of sources); at least as many estimates as
+    references are needed."""
+    if references.shape[1:] != estimates.shape[1:]:
+        raise EvaluationError(
+            f"references and estimates must have the same (n_channels, n_samples), got "
+            f"{references.shape[1:]} and {estimates.shape[1:]}"
+        )
+    if estimates.shape[0] < references.shape[0] or (
+        not allow_more_estimates and estimates.shape[0] != references.shape[0]
+    ):
+        raise EvaluationError(
+            f"got {estimates.shape[0]} estimates for {references.shape[0]} references: "
+            + ("at least" if allow_more_estimates else "exactly")
+            + " one estimate per reference is needed"
+        )
+
+
+def silent_mask(signals: np.ndarray, axis=(-2, -1)) -> np.ndarray:
+    """True where a signal is all zeros over ``axis`` (channels and samples by default)."""
+    return ~np.any(signals != 0, axis=axis)
+
+
+def warn_duplicates(estimates: np.ndarray) -> None:
+    """Warn (``UserWarning``) when two estimates are identical: usually a typo that
+    scores one estimate twice."""
+    n = estimates.shape[0]
+    flat = estimates.reshape(n, -1)
+    for a in range(n):
+        for b in range(a + 1, n):
+            if np.array_equal(flat[a], flat[b]):
+                warnings.warn(
+                    f"estimates {a} and {b} are identical: check that each source has its own estimate",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
+
+def assign(scores: np.ndarray, maximize: bool = True) -> np.ndarray:
+    """Assign one estimate to each reference with the Hungarian algorithm.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (n_references, n_estimates)
+        Pairwise score of every (reference, estimate) pair, ``n_estimates >=
+        n_references``. NaN counts as the worst possible score.
+    maximize : bool
+        Maximise the total score (e.g. SDR); ``False`` minimises it (e.g. an error).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_references,)
+        ``assignment[i]`` is the index of the estimate matched to reference ``i``.
+
+    Raises
+    ------
+    EvaluationError
+        If there are fewer estimates than references.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[1] < scores.shape[0]:
+        raise EvaluationError(
+            f"scores must have shape (n_references, n_estimates) with n_estimates >= n_references, got {scores.shape}"
+        )
+    # linear_sum_assignment needs finite costs: map +-inf (and NaN, as the worst score)
+    # beyond every finite value, so they never outweigh a finite difference.
+    bounded = scores[np.isfinite(scores)]
+    span = (np.abs(bounded).max() + 1.0) * (scores.shape[0] + 1) if bounded.size else 1.0
+    worst = -span if maximize else span
+    finite = np.nan_to_num(scores, nan=worst, posinf=span, neginf=-span)
+    rows, cols = linear_sum_assignment(finite, maximize=maximize)
+    assignment = np.empty(scores.shape[0], dtype=np.intp)
+    assignment[rows] = cols
+    return assignment
