@@ -363,12 +363,12 @@ class AudioSignal:
         """Invert ``values * stft(params)``; ``values`` is a real or boolean array that
         broadcasts against the STFT (validated by the caller)."""
         spec = self.stft(params)
-        if values.shape == spec.shape and values.flags.f_contiguous:
+        if values.shape == spec.shape and values.flags.f_contiguous and spec.flags.f_contiguous:
             from ..kernels.masks import masked_spectrum  # numba: imported on first use only
 
             # Same shape and memory order as the STFT: a parallel product on flat views.
             flat = np.empty(spec.size, dtype=spec.dtype)
-            masked_spectrum(spec.ravel(order="K"), values.ravel(order="K"), flat)
+            masked_spectrum(spec.ravel(order="F"), values.ravel(order="F"), flat)
             masked = flat.reshape(spec.shape, order="F")
         else:
             masked = spec * values

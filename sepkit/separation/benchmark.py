@@ -20,6 +20,11 @@ __all__ = ["IdealMask", "MixAsEstimate", "HighLowPassFilter", "WienerFilter"]
 NUSSL_EPS = 1e-8
 
 
+def _flat(array: np.ndarray) -> np.ndarray:
+    """Fortran-order 1-D view of ``array`` (a copy only if it is not Fortran-contiguous)."""
+    return np.asfortranarray(array).ravel(order="F")
+
+
 class IdealMask(MaskSeparationBase):
     """Oracle masks computed from the true sources: the upper bound of masking methods.
 
@@ -121,10 +126,10 @@ class IdealMask(MaskSeparationBase):
         self.normalize = normalize
         self.unbounded_masks = None
 
-    # The kernels work on flat views of the Fortran-ordered (n_freq, n_frames, n_channels)
-    # STFTs (``ravel(order="K")``), so nothing is transposed or copied.
+    # The kernels work on flat Fortran-order views of the (n_freq, n_frames, n_channels)
+    # STFTs, which sepkit stores Fortran-ordered: nothing is transposed or copied.
     def _flat_source_specs(self):
-        return [source.stft(self.stft_params).ravel(order="K") for source in self.sources]
+        return [_flat(source.stft(self.stft_params)) for source in self.sources]
 
     def _ibm(self, size: int) -> list[np.ndarray]:
         loudest = np.empty(size)
@@ -141,7 +146,7 @@ class IdealMask(MaskSeparationBase):
         total = np.zeros(mix_spec.size)
         terms = [np.empty(mix_spec.size) for _ in self.sources]
         clip_to_mixture = self.normalize == "sources" and self.truncate
-        mix_flat = mix_spec.ravel(order="K")
+        mix_flat = _flat(mix_spec)
         for spec, out in zip(self._flat_source_specs(), terms):
             if self.approach == "irm-msa":
                 masks_kernels.magnitude_terms(spec, self.power, out, total)
@@ -150,7 +155,7 @@ class IdealMask(MaskSeparationBase):
         if self.normalize == "sources":
             denominator, offset, clip = total, NUSSL_EPS, False
         else:
-            denominator = np.abs(mix_spec).ravel(order="K")
+            denominator = np.abs(mix_flat)
             if self.power == 2:
                 np.square(denominator, out=denominator)
             offset, clip = 0.0, self.truncate
