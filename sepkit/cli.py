@@ -1,4 +1,4 @@
-"""Command-line interface: ``sepkit demo`` and ``sepkit separate``."""
+"""Command-line interface: ``sepkit demo``, ``sepkit separate``, ``sepkit evaluate`` and ``sepkit report``."""
 
 from __future__ import annotations
 
@@ -71,7 +71,77 @@ def build_parser() -> argparse.ArgumentParser:
                           help="estimated source files, for wiener")
     separate.add_argument("--out", metavar="DIR",
                           help="output folder (default: ./<mix name>_<method>)")
+    _add_evaluation_commands(commands)
     return parser
+
+
+def _evaluation_method_help() -> str:
+    from .separation.presets import default_separators
+
+    methods = default_separators()
+    width = max(len(name) for name in methods)
+    return "\n".join(f"  {name:<{width}}  {method.description}" for name, method in methods.items())
+
+
+def _add_evaluation_commands(commands) -> None:
+    from .evaluation.registry import METRICS
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="run separators on a folder dataset and write one JSON result per item and method",
+        description=(
+            "Run every chosen method on every item of a folder dataset (one sub-folder per item "
+            "holding the mixture and one file per source), score the estimates and write "
+            "OUT/<method>/<item>.json, each file atomically. A rerun skips the results already "
+            "written, so an interrupted run resumes; a broken item gives an error record and the "
+            "run goes on. Then run `sepkit report OUT`."
+        ),
+        epilog=(
+            "methods:\n" + _evaluation_method_help() + "\n\nmetrics:\n  "
+            + ", ".join(METRICS) + ", or any 'package.module:function' returning sepkit Scores\n\n"
+            "examples:\n"
+            "  sepkit evaluate musdb18hq/test --mixture mixture.wav --out results --jobs 4\n"
+            "  sepkit evaluate chorales --sources violin clarinet saxophone bassoon --out results\n"
+            "  sepkit evaluate chorales --out results --scheduler tcp://10.0.0.5:8786"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("dataset", metavar="DATASET", help="dataset folder: one sub-folder per item")
+    evaluate.add_argument("--out", required=True, metavar="DIR", help="results folder")
+    evaluate.add_argument("--methods", nargs="+", metavar="NAME",
+                          help="methods to run (default: all, see the list below)")
+    evaluate.add_argument("--metrics", nargs="+", metavar="NAME", default=["scale_invariant"],
+                          help="metrics (default: scale_invariant)")
+    evaluate.add_argument("--mixture", default="mix.wav", metavar="FILE",
+                          help="mixture file name in each item folder (default: mix.wav; MUSDB18-HQ: mixture.wav)")
+    evaluate.add_argument("--sources", nargs="+", metavar="NAME",
+                          help="source names (e.g. vocals drums bass other) or one glob pattern ('*.flac'); "
+                               "default: every audio file but the mixture and files named <mixture stem>_*")
+    evaluate.add_argument("--jobs", type=int, default=1, metavar="N",
+                          help="parallel worker processes (default: 1; -1: one per CPU)")
+    evaluate.add_argument("--scheduler", metavar="ADDR",
+                          help="run on a Dask cluster: scheduler address such as tcp://host:8786")
+    evaluate.add_argument("--no-permutation", action="store_true",
+                          help="score estimates in output order instead of finding the best assignment")
+    evaluate.add_argument("--overwrite", action="store_true", help="recompute results that already exist")
+
+    report = commands.add_parser(
+        "report",
+        help="aggregate a results folder: tidy CSV, report card (Markdown, CSV) and box plots",
+        description=(
+            "Read every DIR/<method>/<item>.json, write DIR/results.csv (one row per item, method, "
+            "source and metric), DIR/report_card.csv, DIR/report.md and one box plot per metric "
+            "(with matplotlib), and print the Markdown report card."
+        ),
+    )
+    report.add_argument("dir", metavar="DIR", help="results folder written by `sepkit evaluate`")
+    report.add_argument("--baseline", metavar="NAME", help="method to compare every other method with")
+    report.add_argument("--aggregate", choices=("median", "mean"), default="median",
+                        help="reduction of per-frame/per-channel values per item and source (default: median)")
+    report.add_argument("--metrics", nargs="+", metavar="KEY",
+                        help="metric keys to show, e.g. SI-SDR SDR (default: all but the mixture's MIX-* scores; "
+                             "the CSV files hold every metric)")
+    report.add_argument("--no-plots", action="store_true", help="do not write the box plots")
 
 
 def _slug(text: str) -> str:
@@ -220,6 +290,55 @@ def _demo_stereo() -> None:
         print(f"{name:<{width}}" + "".join(f"{s:>11.2f}" for s in scores) + f"{scores.mean():>9.2f}")
 
 
+def run_evaluate(args) -> int:
+    """``sepkit evaluate``: every method on every item of a folder dataset."""
+    from .datasets import FolderDataset
+    from .evaluation.harness import evaluate
+
+    sources = args.sources
+    if sources is not None and len(sources) == 1 and any(c in sources[0] for c in "*?["):
+        sources = sources[0]
+    from .separation.presets import default_separators
+
+    defaults = default_separators()
+    names = args.methods or list(defaults)
+    unknown = [name for name in names if name not in defaults]
+    if unknown:
+        from .core import SepkitError
+
+        raise SepkitError(f"unknown method(s) {unknown}: expected names among {sorted(defaults)}")
+    dataset = FolderDataset(args.dataset, mixture=args.mixture, sources=sources)
+    summary = evaluate(
+        dataset,
+        {name: defaults[name] for name in names},
+        metrics=args.metrics,
+        out_dir=args.out,
+        n_jobs=args.jobs,
+        backend="dask" if args.scheduler else "loky",
+        scheduler=args.scheduler,
+        compute_permutation=not args.no_permutation,
+        overwrite=args.overwrite,
+    )
+    print(summary)
+    for error in summary.errors:
+        print(f"  {error['item']} / {error['method']}: {error['error_type']}: {error['message']}", file=sys.stderr)
+    return 0
+
+
+def run_report(args) -> int:
+    """``sepkit report``: aggregate a results folder and print the report card."""
+    from .evaluation.report import report
+
+    result = report(args.dir, baseline=args.baseline, aggregate=args.aggregate, plots=not args.no_plots,
+                    metrics=args.metrics)
+    print(result.markdown, end="")
+    print("\nwritten: " + ", ".join(sorted(result.files.values())), file=sys.stderr)
+    return 0
+
+
+_COMMANDS = {"demo": run_demo, "separate": run_separate, "evaluate": run_evaluate, "report": run_report}
+
+
 def main(argv=None) -> int:
     """Entry point of the ``sepkit`` command; returns the exit status."""
     from .core import SepkitError
@@ -230,7 +349,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return run_demo(args) if args.command == "demo" else run_separate(args)
+        return _COMMANDS[args.command](args)
     except SepkitError as err:
         print(f"sepkit {args.command}: error: {err}", file=sys.stderr)
         return 1

@@ -82,3 +82,60 @@ def test_demo_prints_every_method_and_writes_only_with_out(tmp_path, capsys, mon
     rows = [line.split() for line in text.splitlines() if line.startswith("IdealMask ibm ")]
     violin_ibm = float(rows[0][2])
     assert violin_ibm > 5.5
+
+
+@pytest.fixture
+def folder_dataset(tmp_path):
+    """Two items in the chorale layout (mix.wav + stems + a 2-source mix), 0.5 s at 8 kHz."""
+    rate = 8000
+    t = np.arange(rate // 2) / rate
+    for i, (f_low, f_high) in enumerate(((110, 2000), (220, 1500))):
+        folder = tmp_path / "data" / f"piece{i}"
+        folder.mkdir(parents=True)
+        low = AudioSignal(0.3 * np.sin(2 * np.pi * f_low * t), rate)
+        high = AudioSignal(0.2 * np.sin(2 * np.pi * f_high * t), rate)
+        for name, sig in {"mix": low + high, "low": low, "high": high, "mix_low_high": low + high}.items():
+            sig.write(str(folder / f"{name}.wav"), subtype="FLOAT")
+        (folder / "notes.csv").write_text("onset\n")
+    return tmp_path / "data"
+
+
+def test_evaluate_then_report(folder_dataset, tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["evaluate", str(folder_dataset), "--methods", "ibm", "mix-as-estimate", "--out", str(out),
+            "--sources", "low", "high"]
+    assert main(argv) == 0
+    assert "4 results written" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["ibm", "mix-as-estimate"]
+    assert sorted(os.listdir(out / "ibm")) == ["piece0.json", "piece1.json"]
+    assert main(argv) == 0 and "4 skipped" in capsys.readouterr().out
+    assert main(["report", str(out), "--baseline", "mix-as-estimate"]) == 0
+    text = capsys.readouterr().out
+    assert "## SI-SDR (scale_invariant)" in text and "| ibm | low | 2 |" in text and "Δ mix-as-estimate" in text
+    assert {"results.csv", "report_card.csv", "report.md"} <= set(os.listdir(out))
+
+
+def test_evaluate_default_sources_and_errors(folder_dataset, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["evaluate", str(folder_dataset), "--methods", "high-low-pass", "--out", str(out)]) == 0
+    import json
+
+    record = json.load(open(out / "high-low-pass" / "piece0.json"))
+    assert record["sources"] == ["high", "low"]  # mix_low_high.wav is another mixture, not a source
+    assert main(["evaluate", str(folder_dataset), "--methods", "magic", "--out", str(out)]) == 1
+    assert "unknown method" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "none"), "--out", str(out)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["report", str(out), "--baseline", "nope"]) == 1
+
+
+def test_evaluate_help_lists_methods_and_metrics(capsys):
+    from sepkit.evaluation.registry import METRICS
+    from sepkit.separation.presets import default_separators
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = capsys.readouterr().out
+    assert all(name in text for name in default_separators()) and all(name in text for name in METRICS)
+    for option in ("--methods", "--metrics", "--jobs", "--scheduler", "--mixture", "--sources", "--out"):
+        assert option in text

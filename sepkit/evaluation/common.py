@@ -180,9 +180,11 @@ def assign(scores: np.ndarray, maximize: bool = True) -> np.ndarray:
             f"scores must have shape (n_references, n_estimates) with n_estimates >= n_references, got {scores.shape}"
         )
     # linear_sum_assignment needs finite costs: map +-inf (and NaN, as the worst score)
-    # beyond every finite value, so they never outweigh a finite difference.
+    # beyond every finite value. Two assignments' finite totals differ by at most
+    # 2 * n_references * max|score|, so span must exceed that for one more infinite
+    # (or NaN) entry to always outweigh any finite difference.
     bounded = scores[np.isfinite(scores)]
-    span = (np.abs(bounded).max() + 1.0) * (scores.shape[0] + 1) if bounded.size else 1.0
+    span = (np.abs(bounded).max() + 1.0) * (2 * scores.shape[0] + 1) if bounded.size else 1.0
     worst = -span if maximize else span
     finite = np.nan_to_num(scores, nan=worst, posinf=span, neginf=-span)
     rows, cols = linear_sum_assignment(finite, maximize=maximize)

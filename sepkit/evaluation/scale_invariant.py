@@ -1,4 +1,17 @@
-"""Scale-invariant signal-to-distortion ratio (SI-SDR, Le Roux et al. 2019)."""
+"""Scale-invariant metrics (SI-SDR and friends, Le Roux et al. 2019), with nussl's keys.
+
+:func:`scale_invariant` computes nussl's ``BSSEvalScale`` keys per reference and channel;
+:func:`si_sdr` and :func:`si_sdr_signals` are the plain SI-SDR of aligned pairs.
+
+Every score is a ratio of energies of signals built from the references, the estimates
+and the mixture. All those energies follow from inner products, so they are computed
+from one Gram matrix per channel (a single BLAS product over references, estimates and
+the mixture). Energies obtained by subtraction (``||s_hat - alpha s||^2 = ||s_hat||^2 -
+<s, s_hat>^2 / ||s||^2`` ...) lose precision when the subtracted terms are close, i.e.
+for very good estimates; wherever the relative cancellation exceeds ``1e3`` (scores
+above about 30 dB) the pair is recomputed from the explicit residual signals, so every
+score keeps the accuracy of the plain formula and an exact estimate gives ``inf``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +20,451 @@ import warnings
 import numpy as np
 
 from ..core import AudioSignal, EvaluationError
+from .common import Scores, as_sources, assign, check_pair, warn_duplicates
 
-__all__ = ["si_sdr", "si_sdr_signals"]
+__all__ = ["SCALE_INVARIANT_KEYS", "scale_invariant", "si_sdr", "si_sdr_signals"]
+
+#: The keys of :func:`scale_invariant`, in nussl's ``BSSEvalScale`` order.
+SCALE_INVARIANT_KEYS = (
+    "SI-SDR",
+    "SI-SIR",
+    "SI-SAR",
+    "SD-SDR",
+    "SNR",
+    "SRR",
+    "SI-SDRi",
+    "SD-SDRi",
+    "SNRi",
+    "MIX-SI-SDR",
+    "MIX-SD-SDR",
+    "MIX-SNR",
+)
+
+# Relative cancellation above which an energy obtained by subtraction of Gram entries is
+# recomputed from explicit signals (1e3: precision ~1e3 * eps * sqrt(n) relative).
+_CANCELLATION_LIMIT = 1e3
+# Eigenvalues of the references' Gram matrix below this fraction of the largest are
+# treated as zero (duplicated, silent or linearly dependent references).
+_RCOND = 1e-12
+
+
+# ----------------------------------------------------------------------------------------
+# Shared engine (also used by bss_eval_gain)
+# ----------------------------------------------------------------------------------------
+
+
+class _GramEngine:
+    """Energies of projections of rows of ``Z`` onto the first ``n_ref`` rows.
+
+    ``Z`` has shape ``(n_channels, n_rows, n_samples)``: rows ``0 .. n_ref - 1`` are the
+    references, the others estimates (and possibly a mixture). Everything is per channel.
+    """
+
+    def __init__(self, Z: np.ndarray, n_ref: int):
+        self.Z = Z
+        self.S = n_ref
+        self.gram = np.stack([z @ z.T for z in Z])  # (C, K, K), BLAS
+        self._pinv = None
+
+    @property
+    def energies(self) -> np.ndarray:
+        """``(C, K)`` energy of every row."""
+        return np.einsum("ckk->ck", self.gram)
+
+    def pinv(self):
+        """Eigenvectors ``V`` (C, S, S) and inverted eigenvalues (C, S) of the
+        references' Gram matrix, with small eigenvalues set to zero (pseudo-inverse)."""
+        if self._pinv is None:
+            S = self.S
+            lam, V = np.linalg.eigh(self.gram[:, :S, :S])
+            cut = _RCOND * np.maximum(lam.max(axis=-1, keepdims=True), 0.0)
+            keep = lam > cut
+            inv = np.zeros_like(lam)
+            inv[keep] = 1.0 / lam[keep]
+            self._pinv = (V, inv)
+        return self._pinv
+
+    def projected_energy(self, P: np.ndarray) -> np.ndarray:
+        """``||R^+ ...||``: energy of the projection onto span(references) of vectors
+        whose inner products with the references are ``P`` (C, S, ...) -> (C, ...)."""
+        V, inv = self.pinv()
+        W = np.einsum("cki,ck...->ci...", V, P)
+        return np.einsum("ci,ci...->c...", inv, W * W)
+
+    def decompose(self, rows: np.ndarray, projection: bool) -> dict:
+        """Energies of the decomposition of row ``rows[j]`` against reference ``j``.
+
+        Returns a dict of ``(C, S)`` arrays: ``rr`` = ||s||^2, ``tt`` = ||t||^2,
+        ``rt`` = <s, t>, ``alpha`` = rt / rr, ``err_si`` = ||t - alpha s||^2,
+        ``err_sn`` = ||t - s||^2 and, with ``projection``, ``e_i`` = ||P e||^2
+        (interference: projection of e = t - alpha s onto the references) and
+        ``e_a`` = ||e - P e||^2 (artifacts). Silent pairs (rr or tt zero) give
+        meaningless values; the caller masks them.
+        """
+        S, G = self.S, self.gram
+        j = np.arange(S)
+        rows = np.asarray(rows)
+        rr = G[:, j, j]
+        tt = G[:, rows, rows]
+        rt = G[:, j, rows]
+        out = {"rr": rr.copy(), "tt": tt.copy(), "rt": rt.copy()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = rt / rr
+            err_si = tt - alpha * rt
+            err_sn = tt - 2.0 * rt + rr
+            lossy = (tt > _CANCELLATION_LIMIT * err_si) | (tt + rr > _CANCELLATION_LIMIT * err_sn)
+            if projection:
+                # <r_k, e_j> = <r_k, t_j> - alpha_j <r_k, s_j>
+                P = G[:, :S][:, :, rows] - G[:, :S, :S] * alpha[:, None, :]
+                P[:, j, j] = 0.0  # <s_j, e_j> = 0 exactly by the choice of alpha
+                e_i = self.projected_energy(P)
+                e_a = err_si - e_i
+                lossy |= tt > _CANCELLATION_LIMIT * e_a
+        out.update(alpha=alpha, err_si=err_si, err_sn=err_sn)
+        if projection:
+            out.update(e_i=e_i, e_a=e_a)
+        lossy &= (rr > 0) & (tt > 0)
+        for c, jj in zip(*np.nonzero(lossy)):
+            self._explicit(out, c, jj, rows[jj], projection)
+        return out
+
+    def _explicit(self, out: dict, c: int, j: int, row: int, projection: bool) -> None:
+        """Recompute the energies of one (channel, reference) pair from signals."""
+        Z = self.Z[c]
+        s, t = Z[j], Z[row]
+        rr, tt, rt = s @ s, t @ t, s @ t
+        alpha = rt / rr
+        e = t - alpha * s
+        d = t - s
+        out["rr"][c, j], out["tt"][c, j], out["rt"][c, j] = rr, tt, rt
+        out["alpha"][c, j] = alpha
+        out["err_si"][c, j] = e @ e
+        out["err_sn"][c, j] = d @ d
+        if projection:
+            V, inv = self.pinv()
+            R = Z[: self.S]
+            p = R @ e
+            p[j] = 0.0  # exactly orthogonal by the choice of alpha
+            b = V[c] @ (inv[c] * (V[c].T @ p))
+            interf = b @ R
+            artif = e - interf
+            out["e_i"][c, j] = interf @ interf
+            out["e_a"][c, j] = artif @ artif
+
+    def pairwise_si_sdr(self, first_est: int, n_est: int) -> np.ndarray:
+        """SI-SDR (dB) of every (reference, estimate) pair, ``(S, E, C)``, from the Gram
+        matrix (NaN where either signal is silent)."""
+        S, G = self.S, self.gram
+        j = np.arange(S)
+        k = np.arange(first_est, first_est + n_est)
+        rr = G[:, j, j][:, :, None]
+        ee = G[:, k, k][:, None, :]
+        re = G[:, :S][:, :, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            target = re * re / rr
+            ratio = 10 * np.log10(target / np.maximum(ee - target, 0.0))
+        ratio[np.broadcast_to((rr == 0) | (ee == 0), ratio.shape)] = np.nan
+        return np.moveaxis(ratio, 0, -1)
+
+
+def _mean_over_last(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis ignoring NaN (NaN where every value is NaN), no warning."""
+    valid = ~np.isnan(values)
+    count = valid.sum(axis=-1)
+    with np.errstate(invalid="ignore"):
+        total = np.where(valid, values, 0.0).sum(axis=-1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _zero_constant_rows(Z: np.ndarray, energies: np.ndarray, means: np.ndarray) -> bool:
+    """Set to zero the rows of ``Z`` that were constant before their mean was removed
+    (rounding leaves ~eps-sized residues: they must count as silent). Only rows whose
+    energy is negligible next to their removed mean are inspected. True if any changed."""
+    n = Z.shape[-1]
+    candidates = (energies > 0) & (energies <= 1e-24 * n * means**2)
+    changed = False
+    for c, k in zip(*np.nonzero(candidates)):
+        if np.all(Z[c, k] == Z[c, k, 0]):
+            Z[c, k] = 0.0
+            changed = True
+    return changed
+
+
+def _rows_for(assignment: np.ndarray, first_est: int) -> np.ndarray:
+    return first_est + np.asarray(assignment)
+
+
+def _sample_rate(*rates) -> int | None:
+    known = {int(r) for r in rates if r is not None}
+    if len(known) > 1:
+        raise EvaluationError(f"references, estimates, mixture and sample_rate disagree: {sorted(known)} Hz")
+    return known.pop() if known else None
+
+
+def _pairs(mask: np.ndarray) -> str:
+    """'(reference 0, channel 1), ...' for a (S, C) boolean mask."""
+    items = [f"(reference {j}, channel {c})" for j, c in zip(*np.nonzero(mask))]
+    return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+
+
+def _db(num, den):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10 * np.log10(num / den)
+
+
+# ----------------------------------------------------------------------------------------
+# scale_invariant
+# ----------------------------------------------------------------------------------------
+
+
+def scale_invariant(
+    references,
+    estimates,
+    sample_rate: int | None = None,
+    *,
+    mixture=None,
+    compute_permutation: bool = False,
+    compute_sir_sar: bool = True,
+    zero_mean: bool = True,
+) -> Scores:
+    """Scale-invariant and scale-dependent SDR metrics with nussl's ``BSSEvalScale`` keys.
+
+    Per reference ``s`` (channel by channel), its estimate ``s_hat``, all references
+    ``R`` and ``alpha = <s, s_hat> / ||s||^2``::
+
+        SI-SDR = 10 log10 ||alpha s||^2 / ||s_hat - alpha s||^2
+        SNR    = 10 log10 ||s||^2       / ||s_hat - s||^2
+        SD-SDR = 10 log10 ||alpha s||^2 / ||s_hat - s||^2
+        SRR    = 10 log10 ||alpha s||^2 / ||alpha s - s||^2
+        SI-SIR = 10 log10 ||alpha s||^2 / ||e_interf||^2,   e = s_hat - alpha s,
+                 e_interf = R (R^T R)^+ R^T e   (projection of e onto the references)
+        SI-SAR = 10 log10 ||alpha s||^2 / ||e - e_interf||^2
+        MIX-SI-SDR, MIX-SD-SDR, MIX-SNR: the same with the mixture as the estimate
+        SI-SDRi, SD-SDRi, SNRi: the estimate's score minus the MIX-* score
+
+    Parameters
+    ----------
+    references : list of AudioSignal, or array_like, shape (n_sources, n_channels, n_samples)
+        The true sources (``(n_sources, n_samples)`` for mono).
+    estimates : list of AudioSignal, or array_like, shape (n_estimates, n_channels, n_samples)
+        At least as many estimates as references, same channels and length.
+    sample_rate : int, optional
+        Sample rate in Hz, recorded in ``info``; must agree with the signals' rates.
+    mixture : AudioSignal or array_like, shape (n_channels, n_samples), optional
+        The real mixture for the improvement metrics. Without it the sum of the
+        references is used, as nussl does (biased when the stems do not sum to the
+        mixture, e.g. with noise or a missing stem). ``info['improvement_reference']``
+        says which: ``'mixture'`` or ``'sum of references'``.
+    compute_permutation : bool
+        Find the estimate of each reference with the Hungarian algorithm on the
+        pairwise SI-SDR (mean over channels); otherwise reference ``j`` is scored
+        against estimate ``j``.
+    compute_sir_sar : bool
+        Compute SI-SIR and SI-SAR (otherwise they are NaN, as in nussl).
+    zero_mean : bool
+        Remove each signal's mean over time first (nussl's behaviour).
+
+    Returns
+    -------
+    Scores
+        ``values[key]`` of shape ``(n_sources, n_channels)`` in dB for the keys of
+        :data:`SCALE_INVARIANT_KEYS`, ``axis='channel'``, ``assignment`` the estimate
+        index of each reference, ``info`` with ``improvement_reference``,
+        ``zero_mean``, ``compute_sir_sar``, ``sample_rate``, ``n_references``,
+        ``n_estimates`` and ``permutation`` (True if the assignment was searched).
+
+    Warns
+    -----
+    RuntimeWarning
+        A reference, its estimate or the mixture is silent (all zeros, or constant with
+        ``zero_mean``) in a channel: the affected scores of that reference and channel
+        are NaN (all of them for a silent reference; all but MIX-* for a silent
+        estimate; MIX-* and the improvements for a silent mixture). Also when a score is
+        otherwise undefined (e.g. ``inf - inf`` in an improvement).
+    UserWarning
+        Two estimates are identical.
+
+    Raises
+    ------
+    EvaluationError
+        Empty, NaN/inf, mismatched or wrong-shape inputs, fewer estimates than
+        references, or disagreeing sample rates.
+
+    Notes
+    -----
+    A perfect estimate (``s_hat`` an exact multiple of ``s``) gives ``inf`` for SI-SDR,
+    SI-SIR and SI-SAR, and ``s_hat == s`` also for SNR, SD-SDR and SRR; improvements are
+    then ``inf`` too (or NaN with a warning if the mixture itself is perfect).
+    SI-SIR needs the projection onto all references; duplicated or linearly dependent
+    references are handled by a pseudo-inverse (eigenvalues of ``R^T R`` below 1e-12 of
+    the largest are dropped).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> refs = rng.standard_normal((2, 1, 8000))
+    >>> scores = scale_invariant(refs, refs + 0.1 * rng.standard_normal(refs.shape))
+    >>> round(float(scores.values["SI-SDR"][0, 0]), 1)
+    20.1
+    >>> sorted(scores.values) == sorted(SCALE_INVARIANT_KEYS), scores.values["SI-SDR"].shape
+    (True, (2, 1))
+    """
+    refs, rate_r = as_sources(references, "references")
+    ests, rate_e = as_sources(estimates, "estimates")
+    check_pair(refs, ests)
+    S, C, N = refs.shape
+    E = ests.shape[0]
+    rate_m = None
+    if mixture is not None:
+        if isinstance(mixture, AudioSignal):
+            mix, rate_m = as_sources(mixture, "mixture")
+        else:
+            try:
+                arr = np.asarray(mixture, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                raise EvaluationError(
+                    f"mixture must be an AudioSignal or an array (n_channels, n_samples): {err}"
+                ) from None
+            if arr.ndim == 1:
+                arr = arr[None]
+            if arr.ndim != 2:
+                raise EvaluationError(f"mixture must have shape (n_channels, n_samples), got {arr.shape}")
+            mix, _ = as_sources(arr[None], "mixture")
+        if mix.shape != (1, C, N):
+            raise EvaluationError(
+                f"mixture must have shape (n_channels, n_samples) = {(C, N)} like the references, got {mix.shape[1:]}"
+            )
+    rate = _sample_rate(sample_rate, rate_r, rate_e, rate_m)
+    warn_duplicates(ests)
+
+    # Z: (C, S + E + 1, N) -- references, estimates, mixture; channel-major for BLAS.
+    # The mean removal writes straight into Z.
+    Z = np.empty((C, S + E + 1, N))
+    means = np.zeros(Z.shape[:2])
+    sources = [(refs, slice(0, S)), (ests, slice(S, S + E))]
+    if mixture is not None:
+        sources.append((mix, slice(S + E, S + E + 1)))
+    for src, rows in sources:
+        src = src.transpose(1, 0, 2)
+        if zero_mean:
+            means[:, rows] = src.mean(axis=-1)
+            np.subtract(src, means[:, rows, None], out=Z[:, rows])
+        else:
+            Z[:, rows] = src
+    del refs, ests, sources, src
+    if mixture is None:
+        np.sum(Z[:, :S], axis=1, out=Z[:, -1])
+    engine = _GramEngine(Z, S)
+    if zero_mean and _zero_constant_rows(Z, engine.energies, means):
+        if mixture is None:
+            np.sum(Z[:, :S], axis=1, out=Z[:, -1])
+        engine = _GramEngine(Z, S)
+
+    if compute_permutation:
+        pairwise = _mean_over_last(engine.pairwise_si_sdr(S, E))
+        assignment = assign(pairwise, maximize=True)
+    else:
+        assignment = np.arange(S)
+
+    est = engine.decompose(_rows_for(assignment, S), projection=compute_sir_sar)
+    mix_d = engine.decompose(np.full(S, S + E), projection=False)
+
+    def metrics(d, sir_sar):
+        tgt = d["alpha"] ** 2 * d["rr"]
+        out = {
+            "SI-SDR": _db(tgt, d["err_si"]),
+            "SNR": _db(d["rr"], d["err_sn"]),
+            "SD-SDR": _db(tgt, d["err_sn"]),
+            "SRR": _db(d["alpha"] ** 2, (d["alpha"] - 1.0) ** 2),
+        }
+        if sir_sar:
+            out["SI-SIR"] = _db(tgt, d["e_i"])
+            out["SI-SAR"] = _db(tgt, d["e_a"])
+        return out
+
+    m_est = metrics(est, compute_sir_sar)
+    m_mix = metrics(mix_d, False)
+    nan = np.full((C, S), np.nan)
+    values = {
+        "SI-SDR": m_est["SI-SDR"],
+        "SI-SIR": m_est.get("SI-SIR", nan),
+        "SI-SAR": m_est.get("SI-SAR", nan),
+        "SD-SDR": m_est["SD-SDR"],
+        "SNR": m_est["SNR"],
+        "SRR": m_est["SRR"],
+        "MIX-SI-SDR": m_mix["SI-SDR"],
+        "MIX-SD-SDR": m_mix["SD-SDR"],
+        "MIX-SNR": m_mix["SNR"],
+    }
+    with np.errstate(invalid="ignore"):
+        values["SI-SDRi"] = values["SI-SDR"] - values["MIX-SI-SDR"]
+        values["SD-SDRi"] = values["SD-SDR"] - values["MIX-SD-SDR"]
+        values["SNRi"] = values["SNR"] - values["MIX-SNR"]
+    values = {key: values[key].T.copy() for key in SCALE_INVARIANT_KEYS}  # (S, C)
+
+    # Silence policy.
+    silent_ref = (est["rr"] == 0).T
+    silent_est = (est["tt"] == 0).T & ~silent_ref
+    silent_mix = (mix_d["tt"] == 0).T & ~silent_ref
+    estimate_keys = ("SI-SDR", "SI-SIR", "SI-SAR", "SD-SDR", "SNR", "SRR", "SI-SDRi", "SD-SDRi", "SNRi")
+    mixture_keys = ("MIX-SI-SDR", "MIX-SD-SDR", "MIX-SNR", "SI-SDRi", "SD-SDRi", "SNRi")
+    expected_nan = silent_ref | silent_est | silent_mix
+    for key in SCALE_INVARIANT_KEYS:
+        values[key][silent_ref] = np.nan
+        if key in estimate_keys:
+            values[key][silent_est] = np.nan
+        if key in mixture_keys:
+            values[key][silent_mix] = np.nan
+    what = "after removing the mean, " if zero_mean else ""
+    if silent_ref.any():
+        warnings.warn(
+            f"silent reference ({what}all zeros) at {_pairs(silent_ref)}: every score there is NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if silent_est.any():
+        warnings.warn(
+            f"silent estimate ({what}all zeros) for {_pairs(silent_est)}: its scores there are NaN "
+            "(MIX-* kept)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if silent_mix.any():
+        warnings.warn(
+            f"silent {'mixture' if mixture is not None else 'sum of references'} ({what}all zeros) at "
+            f"{_pairs(silent_mix)}: MIX-* scores and improvements there are NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    undefined = {
+        key: int(np.count_nonzero(np.isnan(v) & ~expected_nan))
+        for key, v in values.items()
+        if not (key in ("SI-SIR", "SI-SAR") and not compute_sir_sar)
+    }
+    undefined = {k: n for k, n in undefined.items() if n}
+    if undefined:
+        warnings.warn(
+            f"undefined scores (0/0 or inf - inf, e.g. a perfect mixture) set to NaN: {undefined}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    info = {
+        "metric": "scale_invariant",
+        "improvement_reference": "mixture" if mixture is not None else "sum of references",
+        "zero_mean": bool(zero_mean),
+        "compute_sir_sar": bool(compute_sir_sar),
+        "sample_rate": rate,
+        "n_references": int(S),
+        "n_estimates": int(E),
+        "permutation": bool(compute_permutation),
+    }
+    return Scores(values=values, assignment=np.asarray(assignment, dtype=np.intp), axis="channel", info=info)
+
+
+# ----------------------------------------------------------------------------------------
+# Plain SI-SDR of aligned pairs
+# ----------------------------------------------------------------------------------------
 
 
 def si_sdr(reference, estimate, zero_mean: bool = True) -> np.ndarray:
@@ -28,8 +484,8 @@ def si_sdr(reference, estimate, zero_mean: bool = True) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (...)
-        SI-SDR in dB. A silent reference gives NaN with a ``RuntimeWarning``; a perfect
-        estimate gives ``inf``.
+        SI-SDR in dB. A silent reference or a silent estimate gives NaN with a
+        ``RuntimeWarning``; a perfect estimate gives ``inf``.
 
     Raises
     ------
@@ -62,14 +518,21 @@ def si_sdr(reference, estimate, zero_mean: bool = True) -> np.ndarray:
             RuntimeWarning,
             stacklevel=2,
         )
+    silent_estimate = ~silent & (np.einsum("...n,...n->...", estimate, estimate) == 0)
+    if np.any(silent_estimate):
+        warnings.warn(
+            f"{int(silent_estimate.sum())} silent estimate signal(s): their SI-SDR is NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     alpha = np.einsum("...n,...n->...", reference, estimate) / np.where(silent, 1.0, energy)
     target = alpha[..., None] * reference
     error = estimate - target
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         ratio = 10 * np.log10(
             np.einsum("...n,...n->...", target, target) / np.einsum("...n,...n->...", error, error)
         )
-    return np.where(silent, np.nan, ratio)
+    return np.where(silent | silent_estimate, np.nan, ratio)
 
 
 def si_sdr_signals(references, estimates) -> np.ndarray:
