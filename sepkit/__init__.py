@@ -16,6 +16,7 @@ from .core import (
     AudioSignalError,
     BinaryMask,
     DatasetError,
+    DecompositionError,
     EvaluationError,
     MaskError,
     SeparationError,
@@ -27,7 +28,7 @@ from .core import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("core", "kernels", "separation", "evaluation", "datasets")
+_SUBMODULES = ("core", "kernels", "decomposition", "separation", "evaluation", "datasets")
 
 __all__ = [
     "AudioSignal",
@@ -42,6 +43,7 @@ __all__ = [
     "SeparationError",
     "EvaluationError",
     "DatasetError",
+    "DecompositionError",
     *_SUBMODULES,
 ]
 

@@ -5,6 +5,7 @@ from .errors import (
     AudioIOError,
     AudioSignalError,
     DatasetError,
+    DecompositionError,
     EvaluationError,
     MaskError,
     SeparationError,
@@ -32,4 +33,5 @@ __all__ = [
     "SeparationError",
     "EvaluationError",
     "DatasetError",
+    "DecompositionError",
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "SeparationError",
     "EvaluationError",
     "DatasetError",
+    "DecompositionError",
 ]
 
 
@@ -47,3 +48,7 @@ class EvaluationError(SepkitError, ValueError):
 
 class DatasetError(SepkitError, ValueError):
     """A dataset folder is missing files or holds inconsistent audio."""
+
+
+class DecompositionError(SepkitError, ValueError):
+    """Invalid input to a matrix decomposition (negative, NaN or wrongly shaped factors)."""
