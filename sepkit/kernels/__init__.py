@@ -3,6 +3,8 @@
 - :mod:`sepkit.kernels.stft`: windowed framing and overlap-add of the STFT.
 - :mod:`sepkit.kernels.masks`: ideal-mask terms, ratio normalisation, masking.
 - :mod:`sepkit.kernels.wiener`: soft masks and the multichannel Wiener EM.
+- :mod:`sepkit.kernels.nmf`: beta-divergence multiplicative updates and costs.
+- :mod:`sepkit.kernels.bss_eval`: correlations, Gram matrices and energies of BSS Eval.
 
 Every kernel is compiled with ``cache=True`` on first use; importing :mod:`sepkit`
 compiles nothing.

@@ -1,0 +1,15 @@
+"""Array-level decompositions of nonnegative spectrograms, usable on their own.
+
+- :func:`nmf`: beta-divergence NMF with multiplicative updates (fixed factors, L1/L2
+  penalties, NNDSVDa / random / explicit initialisation), returning the cost history.
+
+Like :mod:`librosa.decompose`, these work on arrays (e.g. a magnitude spectrogram of shape
+``(n_freq, n_frames)``), not on :class:`~sepkit.AudioSignal` objects; the separators in
+:mod:`sepkit.separation` are built on them.
+"""
+
+from ._nmf import nmf
+
+__all__ = [
+    "nmf",
+]

@@ -1,0 +1,406 @@
+"""Beta-divergence NMF with multiplicative updates on the kernels of :mod:`sepkit.kernels.nmf`."""
+
+import numbers
+
+import numpy as np
+
+from ..core import DecompositionError
+from ..kernels import nmf as _k
+
+__all__ = ["nmf"]
+
+#: Relative floor of the model W @ H (and of V for beta <= 0), times max(V).
+_FLOOR = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
+#: NNDSVD: singular-vector entries below this are zero (then filled, as scikit-learn).
+_NNDSVD_EPS = 1e-6
+
+
+def _rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.default_rng(seed)
+    raise DecompositionError(
+        f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}"
+    )
+
+
+def _check_array(name, X, dtype, shape=None):
+    try:
+        A = np.asarray(X)
+    except (TypeError, ValueError) as exc:  # ragged nested sequences and the like
+        raise DecompositionError(f"{name} must be a 2-D array of real numbers: {exc}") from None
+    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
+        raise DecompositionError(f"{name} must be a 2-D array of real numbers, got dtype {A.dtype}")
+    if np.iscomplexobj(A):
+        raise DecompositionError(
+            f"{name} must be real and nonnegative (e.g. a magnitude spectrogram), got a complex array"
+        )
+    if A.ndim != 2:
+        raise DecompositionError(f"{name} must be 2-D, got an array of shape {A.shape}")
+    if shape is not None and A.shape != shape:
+        raise DecompositionError(f"{name} must have shape {shape}, got {A.shape}")
+    if A.size == 0:
+        raise DecompositionError(f"{name} must not be empty, got shape {A.shape}")
+    A = np.array(A, dtype=dtype, order="C", copy=True)  # never alias the caller's array
+    if not np.all(np.isfinite(A)):
+        raise DecompositionError(f"{name} contains {int(np.sum(~np.isfinite(A)))} NaN or infinite values")
+    if A.min() < 0:
+        raise DecompositionError(f"{name} must be nonnegative, got a minimum of {A.min()!r}")
+    return A
+
+
+def _nonneg_float(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise DecompositionError(f"{name} must be a finite nonnegative real, got {value!r}")
+    return float(value)
+
+
+def _svd(V, k, rng):
+    """Leading k singular triplets of V (F, N): exact for small V, randomised otherwise."""
+    F, N = V.shape
+    if F * N <= 400_000 or k > 0.5 * min(F, N):
+        U, S, Vt = np.linalg.svd(V, full_matrices=False)
+        return U[:, :k], S[:k], Vt[:k]
+    # Halko, Martinsson & Tropp randomised range finder with power iterations, like
+    # sklearn.utils.extmath.randomized_svd (10 oversamples, 7 power iterations), seeded.
+    p = k + 10
+    Q, _ = np.linalg.qr(V @ rng.standard_normal((N, p)))
+    for _ in range(7):
+        Q, _ = np.linalg.qr(V.T @ Q)
+        Q, _ = np.linalg.qr(V @ Q)
+    Ub, S, Vt = np.linalg.svd(Q.T @ V, full_matrices=False)
+    return (Q @ Ub)[:, :k], S[:k], Vt[:k]
+
+
+def _nndsvda(V, k, rng):
+    """NNDSVD of Boutsidis & Gallopoulos (2008), zeros filled with mean(V) (scikit-learn's 'nndsvda')."""
+    U, S, Vt = _svd(V.astype(np.float64, copy=False), k, rng)
+    W = np.zeros((V.shape[0], k))
+    H = np.zeros((k, V.shape[1]))
+    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    H[0] = np.sqrt(S[0]) * np.abs(Vt[0])
+    for j in range(1, k):
+        x, y = U[:, j], Vt[j]
+        xp, yp = np.maximum(x, 0), np.maximum(y, 0)
+        xn, yn = np.maximum(-x, 0), np.maximum(-y, 0)
+        xpn, ypn, xnn, ynn = (np.linalg.norm(a) for a in (xp, yp, xn, yn))
+        mp, mn = xpn * ypn, xnn * ynn
+        if mp > mn:
+            u, v, sigma = xp / xpn, yp / ypn, mp
+        elif mn > 0:
+            u, v, sigma = xn / xnn, yn / ynn, mn
+        else:
+            continue  # degenerate pair: left at zero, filled below
+        lam = np.sqrt(S[j] * sigma)
+        W[:, j] = lam * u
+        H[j] = lam * v
+    W[W < _NNDSVD_EPS] = 0
+    H[H < _NNDSVD_EPS] = 0
+    mean = V.mean()
+    W[W == 0] = mean
+    H[H == 0] = mean
+    return W, H
+
+
+def nmf(
+    V,
+    n_components,
+    *,
+    beta=1.0,
+    n_iter=200,
+    init="nndsvda",
+    W=None,
+    H=None,
+    fix_W=False,
+    fix_H=False,
+    l1_W=0.0,
+    l2_W=0.0,
+    l1_H=0.0,
+    l2_H=0.0,
+    normalize=True,
+    tol=None,
+    seed=None,
+    dtype=None,
+):
+    r"""Beta-divergence NMF ``V ~ W @ H`` by multiplicative updates.
+
+    Minimises :math:`D_\beta(V | WH) + l1_W \sum W + \frac{l2_W}{2} \|W\|^2 + l1_H \sum H
+    + \frac{l2_H}{2} \|H\|^2` over nonnegative W and H with the multiplicative updates of
+    Fevotte & Idier (2011) and their majorise-minimise exponent gamma(beta), which makes the
+    unpenalised cost non-increasing for every beta. Each iteration updates W (unless fixed),
+    rescales it to unit-sum columns (``normalize``), then updates H (unless fixed), as
+    scikit-learn's ``solver='mu'`` does. Large products run in BLAS, the elementwise work in
+    the fused kernels of :mod:`sepkit.kernels.nmf`.
+
+    Parameters
+    ----------
+    V : array_like, shape (F, N)
+        Nonnegative data, e.g. a magnitude spectrogram (F frequency bins, N frames), any
+        unit. Never modified.
+    n_components : int
+        Number of components K >= 1 (and K <= min(F, N) for ``init='nndsvda'``).
+    beta : float, default 1.0
+        Beta of the divergence: 2 Euclidean (half squared error), 1 generalised
+        Kullback-Leibler, 0 Itakura-Saito, any finite real otherwise.
+    n_iter : int, default 200
+        Maximum number of iterations (>= 0).
+    init : {'nndsvda', 'random'} or tuple (W0, H0), default 'nndsvda'
+        ``'nndsvda'``: NNDSVD (Boutsidis & Gallopoulos, 2008) from a seeded randomised SVD
+        (exact SVD for small V), zeros filled with mean(V), as scikit-learn.
+        ``'random'``: ``sqrt(mean(V) / K) * |N(0, 1)|`` entries, as scikit-learn, drawn from
+        ``seed``. A tuple gives the initial W0 (F, K) and H0 (K, N).
+    W : array_like, shape (F, K), optional
+        Initial (or, with ``fix_W``, fixed) templates; overrides the W of ``init``. When only
+        W is given (and ``init`` is not a tuple) H starts constant, scaled so that
+        mean(W @ H) = mean(V).
+    H : array_like, shape (K, N), optional
+        Initial (or fixed) activations; symmetric to ``W``.
+    fix_W, fix_H : bool, default False
+        Keep W (e.g. templates learned beforehand) or H unchanged. A fixed factor must be
+        given through ``W``/``H`` or an ``init`` tuple, and is returned bit-identical.
+    l1_W, l2_W, l1_H, l2_H : float, default 0.0
+        Nonnegative L1 and L2 penalty weights (absolute, not scaled by the data size, unlike
+        scikit-learn's ``alpha_W``/``alpha_H``). An L1 penalty on H needs ``normalize=True``
+        to be meaningful (otherwise W grows to dodge it).
+    normalize : {True, False, 'l2', 'l1'}, default True
+        After each W update scale the columns of W to unit norm and multiply the rows of H
+        by the same factors, so W @ H and the cost are unchanged. True or ``'l2'``: unit
+        Euclidean norm; ``'l1'``: unit sum. Skipped when W or H is fixed (both must stay as
+        given); the initial W is normalised likewise. Use ``'l2'`` with an L1 penalty on
+        H: with unit-sum columns and beta = 1 the penalty only rescales H (the H
+        denominators become ``1 + l1_H`` for every entry) instead of making it sparse.
+    tol : float, optional
+        Stop when the relative cost decrease of one iteration, ``(c[i-1] - c[i]) / c[i-1]``,
+        falls to ``tol`` or below. None (default) runs all ``n_iter`` iterations.
+    seed : int or numpy.random.Generator, optional
+        Randomness of the initialisation. numpy's global RNG is never used.
+    dtype : {numpy.float64, numpy.float32}, optional
+        Working and output precision; default float32 for float32 V, float64 otherwise.
+
+    Returns
+    -------
+    W : numpy.ndarray, shape (F, K)
+        Templates (unit-norm columns with ``normalize`` and neither factor fixed).
+    H : numpy.ndarray, shape (K, N)
+        Activations.
+    costs : numpy.ndarray of float64, shape (n_done + 1,)
+        ``D_beta(V | W H)`` (without penalties) after the initialisation and after each of
+        the ``n_done`` iterations run (``n_done = n_iter`` unless ``tol`` stopped early).
+
+    Raises
+    ------
+    DecompositionError
+        If V is not a nonempty 2-D array of finite nonnegative reals or is all zeros; if
+        ``n_components``, ``beta``, ``n_iter``, ``tol``, a penalty, ``init``, ``normalize``,
+        ``seed`` or ``dtype`` is invalid; if an initial or fixed factor has the wrong shape or negative /
+        non-finite entries; or if a fixed factor is not given.
+
+    Notes
+    -----
+    The model W @ H is floored at ``1e-12 * max(V)`` (``1e-6 * max(V)`` in float32). For
+    beta <= 0 the divergence needs V > 0: zeros (and values below that floor) of V are
+    raised to the same floor, in the updates and in the reported cost alike, instead of
+    raising an error. Cost history for beta = 2 is computed from the Gram-form quantities
+    of the update (no extra pass over V); for other beta from the ratio the update needs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sepkit.decomposition import nmf
+    >>> rng = np.random.default_rng(0)
+    >>> V = rng.random((64, 4)) @ rng.random((4, 100))
+    >>> W, H, costs = nmf(V, 4, beta=1, n_iter=100, seed=0)
+    >>> W.shape, H.shape, costs.shape
+    ((64, 4), (4, 100), (101,))
+    >>> bool(costs[-1] < 1e-2 * costs[0])
+    True
+    """
+    # ---- validation -------------------------------------------------------------------
+    if dtype is None:
+        dt = np.dtype(np.float32) if getattr(V, "dtype", None) == np.float32 else np.dtype(np.float64)
+    else:
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise DecompositionError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    V = _check_array("V", V, dt)
+    F, N = V.shape
+    vmax = float(V.max())
+    if vmax == 0.0:
+        raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): nothing to factorise")
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
+        raise DecompositionError(f"beta must be a finite real number, got {beta!r}")
+    beta = float(beta)
+    if isinstance(n_iter, bool) or not isinstance(n_iter, numbers.Integral) or n_iter < 0:
+        raise DecompositionError(f"n_iter must be an int >= 0, got {n_iter!r}")
+    n_iter = int(n_iter)
+    if tol is not None:
+        tol = _nonneg_float("tol", tol)
+    l1_W, l2_W = _nonneg_float("l1_W", l1_W), _nonneg_float("l2_W", l2_W)
+    l1_H, l2_H = _nonneg_float("l1_H", l1_H), _nonneg_float("l2_H", l2_H)
+    if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral) or n_components < 1:
+        raise DecompositionError(f"n_components must be an int >= 1, got {n_components!r}")
+    K = int(n_components)
+
+    if isinstance(init, tuple):
+        if len(init) != 2:
+            raise DecompositionError(f"init as a tuple must be (W0, H0), got a tuple of length {len(init)}")
+        W0 = _check_array("init W0", init[0], dt, (F, K))
+        H0 = _check_array("init H0", init[1], dt, (K, N))
+    elif isinstance(init, str) and init in ("nndsvda", "random"):
+        W0 = H0 = None
+    else:
+        raise DecompositionError(f"init must be 'nndsvda', 'random' or a tuple (W0, H0), got {init!r}")
+    if W is not None:
+        W0 = _check_array("W", W, dt, (F, K))
+    if H is not None:
+        H0 = _check_array("H", H, dt, (K, N))
+    if fix_W and W0 is None:
+        raise DecompositionError("fix_W=True needs the fixed templates: pass W (F, K) or init=(W0, H0)")
+    if fix_H and H0 is None:
+        raise DecompositionError("fix_H=True needs the fixed activations: pass H (K, N) or init=(W0, H0)")
+    if normalize is True or normalize == "l2":
+        norm_order = 2
+    elif normalize == "l1":
+        norm_order = 1
+    elif normalize is False:
+        norm_order = 0
+    else:
+        raise DecompositionError(f"normalize must be True, False, 'l2' or 'l1', got {normalize!r}")
+    rng = _rng(seed)
+
+    # ---- initialisation ---------------------------------------------------------------
+    if W0 is None and H0 is None:
+        if init == "nndsvda":
+            if K > min(F, N):
+                raise DecompositionError(
+                    f"init='nndsvda' needs n_components <= min(F, N) = {min(F, N)}, got {K}; use init='random'"
+                )
+            Wi, Hi = _nndsvda(V, K, rng)
+        else:
+            scale = np.sqrt(V.mean(dtype=np.float64) / K)
+            Hi = scale * np.abs(rng.standard_normal((K, N)))
+            Wi = scale * np.abs(rng.standard_normal((F, K)))
+        W0, H0 = Wi.astype(dt), Hi.astype(dt)
+    elif W0 is None:
+        total = float(H0.sum(dtype=np.float64))
+        W0 = np.full((F, K), V.mean(dtype=np.float64) * N / total if total > 0 else 1.0, dtype=dt)
+    elif H0 is None:
+        total = float(W0.sum(dtype=np.float64))
+        H0 = np.full((K, N), V.mean(dtype=np.float64) * F / total if total > 0 else 1.0, dtype=dt)
+    W, H = W0, H0  # private copies already
+    do_norm = norm_order if not fix_W and not fix_H else 0
+    if do_norm:
+        _k.normalize_columns(W, H, do_norm)
+
+    floor = _FLOOR[dt] * vmax
+    args = (V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm, tol, floor)
+    if beta == 2.0:  # Gram form: BLAS products only, BLAS keeps its threads
+        costs = _iterate(*args)
+    else:
+        # numba's and OpenBLAS's threads both spin after their parallel regions: alternating
+        # them with two threads each is slower than parallel kernels around 1-thread BLAS.
+        with _single_thread_blas():
+            costs = _iterate(*args)
+    return W, H, costs
+
+
+_THREADPOOLS = []
+
+
+def _single_thread_blas():
+    """Context limiting BLAS to one thread while numba kernels run in parallel between products."""
+    if not _THREADPOOLS:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+
+
+def _times_t(A, H):
+    """``A @ H.T`` for A (F, N) and H (K, N), as ``(H @ A.T).T`` made contiguous (F, K).
+
+    OpenBLAS computes this layout about 1.8 times faster than ``A @ H.T`` at K = 8.
+    """
+    return np.ascontiguousarray((H @ A.T).T)
+
+
+def _converged(costs, it, tol):
+    """Relative decrease of the last iteration at or below ``tol`` (cost ``costs[it]`` just computed)."""
+    return tol is not None and it > 0 and costs[it - 1] - costs[it] <= tol * abs(costs[it - 1])
+
+
+def _iterate(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm, tol, floor):
+    """Run the MU loop in place on W (F, K) and H (K, N); return the cost history."""
+    F, N = V.shape
+    gamma = _k.mm_exponent(beta)
+    costs = np.empty(n_iter + 1)
+    if fix_W and fix_H:
+        costs[:] = _k.beta_divergence(V, W @ H, beta, floor)
+        return costs
+    n_done = n_iter
+    if beta == 2.0:
+        v_sq = float(np.einsum("ij,ij->", V, V, dtype=np.float64))
+        WtV = W.T @ V if fix_W else None
+        WtW_fixed = W.T @ W if fix_W else None
+        VHt = _times_t(V, H) if fix_H else None
+        HHt_fixed = H @ H.T if fix_H else None
+        for it in range(n_iter):
+            if not fix_W:
+                HHt = HHt_fixed if fix_H else H @ H.T
+                num = VHt if fix_H else _times_t(V, H)
+                costs[it] = _k.frobenius_cost(v_sq, num, W, W.T @ W, HHt)
+                if _converged(costs, it, tol):
+                    n_done = it
+                    break
+                _k.mu_step(W, num, W @ HHt, l1_W, l2_W, gamma)
+                if do_norm:
+                    _k.normalize_columns(W, H, do_norm)
+            if not fix_H:
+                WtW = WtW_fixed if fix_W else W.T @ W
+                num = WtV if fix_W else W.T @ V
+                if fix_W:
+                    costs[it] = _k.frobenius_cost(v_sq, num.T, H.T, H @ H.T, WtW)
+                    if _converged(costs, it, tol):
+                        n_done = it
+                        break
+                _k.mu_step(H, num, WtW @ H, l1_H, l2_H, gamma)
+        else:
+            costs[n_iter] = _k.frobenius_cost(v_sq, _times_t(V, H), W, W.T @ W, H @ H.T)
+        return costs[: n_done + 1]
+
+    Lam = np.empty((F, N), dtype=V.dtype)
+    # P gets its own buffer (an aliased output defeats vectorisation: 3.4 against 2.1 ms per
+    # pass at 1025 x 2585); B = Lam**(beta-1) overwrites the model (unused for beta = 1).
+    P = np.empty_like(Lam)
+    B = Lam
+    vps = _k.power_sum(V, beta, floor) if beta not in (0.0, 1.0) else 0.0
+    for it in range(n_iter):
+        if not fix_W:
+            np.matmul(W, H, out=Lam)
+            costs[it] = _k.beta_terms(V, Lam, beta, floor, P, B, vps, True)
+            if _converged(costs, it, tol):
+                n_done = it
+                break
+            num = _times_t(P, H)
+            den = H.sum(axis=1)[None, :] if beta == 1.0 else _times_t(B, H)
+            _k.mu_step(W, num, den, l1_W, l2_W, gamma)
+            if do_norm:
+                _k.normalize_columns(W, H, do_norm)
+        if not fix_H:
+            np.matmul(W, H, out=Lam)
+            c = _k.beta_terms(V, Lam, beta, floor, P, B, vps, fix_W)
+            if fix_W:
+                costs[it] = c
+                if _converged(costs, it, tol):
+                    n_done = it
+                    break
+            num = W.T @ P
+            den = W.sum(axis=0)[:, None] if beta == 1.0 else W.T @ B
+            _k.mu_step(H, num, den, l1_H, l2_H, gamma)
+    else:
+        costs[n_iter] = _k.beta_divergence(V, W @ H, beta, floor)
+    return costs[: n_done + 1]
