@@ -51,6 +51,11 @@ def test_separate_default_output_folder(files, tmp_path, monkeypatch):
         (["--method", "mix-as-estimate"], "--num-sources"),
         (["--method", "ibm"], "--references"),
         (["--method", "high-low-pass", "--cutoff-hz", "-5"], "cutoff_hz"),
+        (["--method", "nmf"], "--num-sources"),
+        (["--method", "snpa"], "--num-sources"),
+        (["--method", "nmf-score"], "--score"),
+        (["--method", "nmfd"], "--samples DIR"),
+        (["--method", "nmf", "--num-sources", "0"], "num_sources"),
     ],
 )
 def test_separate_reports_errors_without_a_traceback(files, tmp_path, capsys, argv, message):
@@ -70,6 +75,39 @@ def test_help_lists_every_method(capsys):
         main(["separate", "--help"])
     text = capsys.readouterr().out
     assert all(name in text for name in METHODS)
+
+
+@pytest.mark.parametrize("method", ["nmf", "snpa", "nmfd"])
+def test_separate_blind_nmf_family(files, tmp_path, method):
+    out = tmp_path / method
+    argv = ["separate", files["mix"], "--method", method, "--num-sources", "2", "--seed", "1", "--out", str(out)]
+    assert main(argv) == 0
+    estimates = [AudioSignal(str(out / name)) for name in sorted(os.listdir(out))]
+    assert len(estimates) == 2
+    # soft masks that sum to one: the estimates add up to the mixture (up to 32-bit float files)
+    total = estimates[0].audio_data + estimates[1].audio_data
+    np.testing.assert_allclose(total, AudioSignal(files["mix"]).audio_data, atol=1e-5)
+
+
+def test_separate_score_informed_and_informed_nmfd(files, tmp_path):
+    score = tmp_path / "notes.csv"
+    # the fixture's two sine tones: 110 Hz is A2 (MIDI 45), 2000 Hz is about B6 (MIDI 95)
+    score.write_text("stem,onset_s,offset_s,midi_pitch\nlow,0,2,45\nhigh,0,2,95\n")
+    out = tmp_path / "score"
+    assert main(["separate", files["mix"], "--method", "nmf-score", "--score", str(score), "--out", str(out)]) == 0
+    assert sorted(os.listdir(out)) == ["high.wav", "low.wav"]
+    low = AudioSignal(str(out / "low.wav")).audio_data
+    reference = AudioSignal(files["low"]).audio_data
+    assert np.sum((low - reference) ** 2) < 1e-2 * np.sum(reference**2)
+
+    samples = tmp_path / "samples"
+    for name in ("low", "high"):
+        (samples / name).mkdir(parents=True)
+        sig = AudioSignal(files[name])
+        sig.truncate(2000).write(str(samples / name / "one.wav"), subtype="FLOAT")
+    out = tmp_path / "nmfd"
+    assert main(["separate", files["mix"], "--method", "nmfd", "--samples", str(samples), "--out", str(out)]) == 0
+    assert sorted(os.listdir(out)) == ["high.wav", "low.wav"]
 
 
 def test_demo_prints_every_method_and_writes_only_with_out(tmp_path, capsys, monkeypatch):

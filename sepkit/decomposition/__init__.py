@@ -9,7 +9,12 @@ Like :mod:`librosa.decompose`, these work on arrays (e.g. a magnitude spectrogra
 """
 
 from ._nmf import nmf
+from ._nmfd import convolutive_model, nmfd
+from ._snpa import snpa
 
 __all__ = [
     "nmf",
+    "nmfd",
+    "convolutive_model",
+    "snpa",
 ]

@@ -9,6 +9,8 @@ more than the loop itself. Magnitudes use ``sqrt(re**2 + im**2)`` rather than th
 slower overflow-safe ``hypot``; STFT values are far from overflow.
 """
 
+import math
+
 import numba
 import numpy as np
 
@@ -19,6 +21,7 @@ __all__ = [
     "phase_sensitive_terms",
     "normalize_terms",
     "masked_spectrum",
+    "alpha_wiener",
 ]
 
 
@@ -146,3 +149,47 @@ def masked_spectrum(spec, mask, out):
     """Write ``spec * mask`` (complex times real or boolean) into ``out``; all shape (n,)."""
     for i in numba.prange(spec.shape[0]):
         out[i] = spec[i] * mask[i]
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def alpha_wiener(models, alpha, out):
+    """alpha-Wiener masks over sources: ``out[s] = models[s]**alpha / sum_j models[j]**alpha``.
+
+    Each bin is first divided by its largest model value, so large ``alpha`` cannot
+    overflow. Where every model is zero the bin is shared equally (``1 / S``), so the masks
+    always sum to one (Liutkus & Badeau 2015; alpha = 1 is the ratio of magnitudes, 2 the
+    classic power-ratio Wiener gain).
+
+    Parameters
+    ----------
+    models : numpy.ndarray of float64, shape (S, n)
+        Nonnegative magnitude models of the S sources (e.g. summed NMF components), flattened.
+    alpha : float
+        Positive exponent.
+    out : numpy.ndarray of float64, shape (S, n)
+        Masks, written in place (may be ``models`` itself).
+    """
+    S, n = models.shape
+    for i in numba.prange(n):
+        top = 0.0
+        for s in range(S):
+            top = max(top, models[s, i])
+        if not top > 0.0:
+            for s in range(S):
+                out[s, i] = 1.0 / S
+            continue
+        total = 0.0
+        for s in range(S):
+            r = models[s, i] / top
+            if alpha == 1.0:
+                v = r
+            elif alpha == 2.0:
+                v = r * r
+            elif r > 0.0:
+                v = math.exp(alpha * math.log(r))
+            else:
+                v = 0.0
+            out[s, i] = v
+            total += v
+        for s in range(S):
+            out[s, i] = out[s, i] / total

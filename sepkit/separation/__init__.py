@@ -5,6 +5,7 @@
 
 from .base import MaskSeparationBase, SeparationBase
 from .benchmark import HighLowPassFilter, IdealMask, MixAsEstimate, WienerFilter
+from .nmf import NMF, NMFD, SNPA
 
 __all__ = [
     "SeparationBase",
@@ -13,4 +14,7 @@ __all__ = [
     "WienerFilter",
     "MixAsEstimate",
     "HighLowPassFilter",
+    "NMF",
+    "NMFD",
+    "SNPA",
 ]
