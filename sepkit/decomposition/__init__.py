@@ -2,6 +2,9 @@
 
 - :func:`nmf`: beta-divergence NMF with multiplicative updates (fixed factors, L1/L2
   penalties, NNDSVDa / random / explicit initialisation), returning the cost history.
+- :func:`nmfd`: convolutive NMF (NMFD) with 2-D templates, libnmfd's averaged or the exact
+  activation update, sparsity and uncorrelatedness penalties; :func:`convolutive_model`.
+- :func:`snpa`: separable NMF (SNPA or XRAY-greedy): templates are columns of the data.
 
 Like :mod:`librosa.decompose`, these work on arrays (e.g. a magnitude spectrogram of shape
 ``(n_freq, n_frames)``), not on :class:`~sepkit.AudioSignal` objects; the separators in

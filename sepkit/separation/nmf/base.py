@@ -24,7 +24,56 @@ from ...kernels import masks as masks_kernels
 from ..base import MaskSeparationBase, validate_labels
 from ..benchmark import validate_num_sources
 
-__all__ = ["ComponentSeparationBase", "validate_alpha", "validate_groups", "grouped_models"]
+__all__ = [
+    "ComponentSeparationBase",
+    "validate_alpha",
+    "validate_groups",
+    "grouped_models",
+    "validate_int",
+    "validate_nonneg",
+    "validate_seed",
+    "validate_flag",
+    "validate_beta",
+]
+
+
+def validate_int(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as an int, raising :class:`SeparationError` unless it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise SeparationError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def validate_nonneg(name: str, value) -> float:
+    """Return ``value`` as a float, raising unless it is a finite real >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < np.inf:
+        raise SeparationError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def validate_seed(seed):
+    """Return ``seed`` (None, a nonnegative int or a ``numpy.random.Generator``) or raise."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise SeparationError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
+
+
+def validate_flag(name: str, value) -> bool:
+    """Return ``value`` as a bool, raising unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise SeparationError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def validate_beta(beta) -> float:
+    """Return the beta of a beta-divergence as a float, raising unless it is a finite real."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
+        raise SeparationError(
+            f"beta must be a finite real number (2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito), got {beta!r}"
+        )
+    return float(beta)
 
 
 def validate_alpha(alpha) -> float:
@@ -111,6 +160,8 @@ class ComponentSeparationBase(MaskSeparationBase):
     ----------
     source_models : numpy.ndarray of float64, shape (num_sources, n_freq, n_frames, n_channels)
         After :meth:`run`: the model magnitude spectrogram of every source.
+    residual_model : numpy.ndarray of float64, shape (n_freq, n_frames, n_channels) or None
+        The model of sound not returned as a source (see :meth:`set_source_models`).
     source_labels : list of str
     """
 
@@ -129,6 +180,7 @@ class ComponentSeparationBase(MaskSeparationBase):
         self.alpha = validate_alpha(alpha)
         self.source_labels = validate_labels(labels, self.num_sources)
         self.source_models = None
+        self.residual_model = None
 
     @property
     def _shape(self) -> tuple[int, int, int]:
@@ -162,25 +214,30 @@ class ComponentSeparationBase(MaskSeparationBase):
         F, N, C = self._shape
         return np.moveaxis(A.reshape(A.shape[:-1] + (C, N)), -2, -1)
 
-    def set_source_models(self, models: np.ndarray):
+    def set_source_models(self, models: np.ndarray, n_residual: int = 0):
         """Store source models and build ``result_masks`` from them.
 
         Parameters
         ----------
-        models : numpy.ndarray of float64, shape (num_sources, n_freq, n_channels * n_frames)
+        models : numpy.ndarray of float64, shape (num_sources + n_residual, n_freq, n_channels * n_frames)
             Nonnegative model of every source, columns laid out as :meth:`magnitude`'s.
             Taken over (may be overwritten).
+        n_residual : int, default 0
+            Number of trailing models that are not returned as sources (e.g. free components
+            for unmodelled sound): they take their share of every mask's denominator, and
+            are stored in ``residual_model`` (summed).
 
         Returns
         -------
         list of SoftMask or BinaryMask
         """
         S = self.num_sources
-        if models.shape[0] != S:
-            raise SeparationError(f"expected models of {S} sources, got {models.shape[0]}")
-        self.source_models = self.unfold(models.copy())
+        if models.shape[0] != S + n_residual:
+            raise SeparationError(f"expected models of {S} sources and {n_residual} residuals, got {models.shape[0]}")
+        self.source_models = self.unfold(models[:S].copy())
+        self.residual_model = self.unfold(models[S:].sum(axis=0)) if n_residual else None
         models = np.ascontiguousarray(models, dtype=np.float64)
-        flat = models.reshape(S, -1)  # a view: the kernel writes the masks into ``models``
+        flat = models.reshape(models.shape[0], -1)  # a view: the kernel writes the masks into ``models``
         if self.mask_type is BinaryMask:
             winner = np.argmax(flat, axis=0)
             self.result_masks = [BinaryMask(self.unfold((winner == s).reshape(models.shape[1:])), copy=False)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ...core import AudioSignal, BinaryMask, DecompositionError, SeparationError
+from ...core import AudioSignal, DecompositionError, SeparationError
 from ...decomposition import nmf as _nmf
 from ...decomposition._nmf import _single_thread_blas
-from ...kernels import masks as masks_kernels
 from ...kernels import nmf as _k
 from ..base import validate_stft_params
-from .base import ComponentSeparationBase, grouped_models, validate_groups
+from .base import (
+    ComponentSeparationBase,
+    grouped_models,
+    validate_beta,
+    validate_groups,
+    validate_int,
+    validate_seed,
+)
 from .grouping import GROUPINGS, group_components
 from .score import comb_templates, gated_activations, notes_by_stem
 
@@ -24,28 +28,6 @@ COMPONENTS_PER_SOURCE = 8
 OTHER_LABEL = "other"
 #: Median-filter length (bins and frames) of the HPSS behind ``grouping='percussiveness'``.
 HPSS_KERNEL = 17
-
-
-def _check_int(name, value, low) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise SeparationError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
-        raise SeparationError(
-            f"beta must be a finite real number (2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito), got {beta!r}"
-        )
-    return float(beta)
-
-
-def _check_seed(seed):
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    raise SeparationError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
 
 
 def _spectrogram(signal: AudioSignal, params) -> np.ndarray:
@@ -254,10 +236,10 @@ class NMF(ComponentSeparationBase):
             raise SeparationError(f"NMF needs an AudioSignal mixture, got {type(input_audio_signal).__name__}")
         params = validate_stft_params(stft_params, input_audio_signal)
         n_freq = params.window_length // 2 + 1
-        self.beta = _check_beta(beta)
-        self.n_iter = _check_int("n_iter", n_iter, 0)
-        self.seed = _check_seed(seed)
-        self.free_components = _check_int("free_components", free_components, 0)
+        self.beta = validate_beta(beta)
+        self.n_iter = validate_int("n_iter", n_iter, 0)
+        self.seed = validate_seed(seed)
+        self.free_components = validate_int("free_components", free_components, 0)
         self.score_margin = score_margin
         self.num_harmonics = num_harmonics
         self.tolerance = tolerance
@@ -289,7 +271,7 @@ class NMF(ComponentSeparationBase):
                 )
             if num_sources is None:
                 num_sources = len(modelled)
-            num_sources = _check_int("num_sources", num_sources, 1)
+            num_sources = validate_int("num_sources", num_sources, 1)
             if num_sources == len(modelled) + 1:
                 if not self.free_components:
                     raise SeparationError(
@@ -312,7 +294,7 @@ class NMF(ComponentSeparationBase):
         else:
             if num_sources is None:
                 raise SeparationError("blind NMF needs num_sources (or give templates or a score)")
-            num_sources = _check_int("num_sources", num_sources, 1)
+            num_sources = validate_int("num_sources", num_sources, 1)
             if self.free_components:
                 raise SeparationError(
                     f"free_components={free_components!r} applies to supervised or score-informed NMF only"
@@ -320,7 +302,7 @@ class NMF(ComponentSeparationBase):
             self.extra_source = False
             if n_components is None:
                 n_components = COMPONENTS_PER_SOURCE * num_sources
-            self.n_components = _check_int("n_components", n_components, 1)
+            self.n_components = validate_int("n_components", n_components, 1)
             if num_sources > self.n_components:
                 raise SeparationError(
                     f"num_sources={num_sources} exceeds n_components={self.n_components}: every source needs "
@@ -414,9 +396,9 @@ class NMF(ComponentSeparationBase):
                 "sources must be a nonempty dict of label to AudioSignal or list of AudioSignals, "
                 f"got {type(sources).__name__}"
             )
-        beta = _check_beta(beta)
-        n_iter = _check_int("n_iter", n_iter, 0)
-        rng = np.random.default_rng(_check_seed(seed)) if not isinstance(seed, np.random.Generator) else seed
+        beta = validate_beta(beta)
+        n_iter = validate_int("n_iter", n_iter, 0)
+        rng = np.random.default_rng(validate_seed(seed)) if not isinstance(seed, np.random.Generator) else seed
         lists = {}
         for label, sigs in sources.items():
             sigs = [sigs] if isinstance(sigs, AudioSignal) else sigs
@@ -434,7 +416,7 @@ class NMF(ComponentSeparationBase):
         out = {}
         for label, sigs in lists.items():
             k = n_components.get(label) if isinstance(n_components, dict) else n_components
-            k = _check_int(f"n_components for {label!r}", k, 1)
+            k = validate_int(f"n_components for {label!r}", k, 1)
             V = np.hstack([_spectrogram(s, params) for s in sigs])
             if not V.any():
                 raise SeparationError(f"the recordings of {label!r} have zero energy: nothing to learn")
@@ -561,25 +543,6 @@ class NMF(ComponentSeparationBase):
             n_models = len(self.templates if self.mode == "supervised" else self.notes) + (self.free_components > 0)
         validate_groups(groups, W.shape[1], n_models)
         models = grouped_models(W, H, groups, n_models)
-        self.residual_model = None
-        if n_models == self.num_sources:
-            self.set_source_models(models)
-        else:
-            self._set_models_with_residual(models)
+        self.set_source_models(models, n_residual=n_models - self.num_sources)
         self._mark_run()
-        return self.result_masks
-
-    def _set_models_with_residual(self, models):
-        """Masks of the first ``num_sources`` models, the last (residual) model sharing the denominator."""
-        S = self.num_sources
-        self.residual_model = self.unfold(models[S].copy())
-        self.source_models = self.unfold(models[:S].copy())
-        flat = models.reshape(S + 1, -1)
-        if self.mask_type is BinaryMask:
-            winner = np.argmax(flat, axis=0)
-            self.result_masks = [BinaryMask(self.unfold((winner == s).reshape(models.shape[1:])), copy=False)
-                                 for s in range(S)]
-        else:
-            masks_kernels.alpha_wiener(flat, self.alpha, flat)
-            self.result_masks = self.masks_from_soft([self.unfold(models[s]) for s in range(S)])
         return self.result_masks

@@ -22,7 +22,14 @@ from ...core import AudioSignal, SeparationError, STFTParams
 from ...core.stft import num_frames as _num_frames
 from ...decomposition import convolutive_model, nmfd
 from ..base import validate_stft_params
-from .base import ComponentSeparationBase
+from .base import (
+    ComponentSeparationBase,
+    validate_beta,
+    validate_flag,
+    validate_int,
+    validate_nonneg,
+    validate_seed,
+)
 from .onsets import DRUM_CLASSES, onset_activations, read_drum_onsets
 from .score import comb_templates
 
@@ -30,32 +37,6 @@ __all__ = ["NMFD"]
 
 #: Peak level of every one-shot sample before its template is learned (as libnmfd).
 ONE_SHOT_PEAK = 0.99
-
-
-def _positive_int(name, value, minimum=1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SeparationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _nonneg(name, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < np.inf:
-        raise SeparationError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_seed(seed):
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    raise SeparationError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
-
-
-def _check_flag(name, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise SeparationError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _nonneg_array(name, value, ndim, what) -> np.ndarray:
@@ -238,22 +219,20 @@ class NMFD(ComponentSeparationBase):
         if not np.any(mix.audio_data):
             raise SeparationError(f"the mixture {mix!r} has zero energy: there is nothing to separate")
 
-        self.n_iter = _positive_int("n_iter", n_iter, 0)
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
-            raise SeparationError(f"beta must be a finite real number (1: KL, 2: Euclidean, 0: IS), got {beta!r}")
-        self.beta = float(beta)
-        self.sparsity = _nonneg("sparsity", sparsity)
-        self.uncorrelatedness = _nonneg("uncorrelatedness", uncorrelatedness)
-        self.fix_W = _check_flag("fix_W", fix_W)
-        self.fix_H = _check_flag("fix_H", fix_H)
+        self.n_iter = validate_int("n_iter", n_iter, 0)
+        self.beta = validate_beta(beta)
+        self.sparsity = validate_nonneg("sparsity", sparsity)
+        self.uncorrelatedness = validate_nonneg("uncorrelatedness", uncorrelatedness)
+        self.fix_W = validate_flag("fix_W", fix_W)
+        self.fix_H = validate_flag("fix_H", fix_H)
         if h_update not in ("average", "exact"):
             raise SeparationError(f"h_update must be 'average' or 'exact', got {h_update!r}")
         self.h_update = h_update
-        self.seed = _check_seed(seed)
+        self.seed = validate_seed(seed)
         if num_components is not None:
-            num_components = _positive_int("num_components", num_components)
+            num_components = validate_int("num_components", num_components)
         if num_template_frames is not None:
-            num_template_frames = _positive_int("num_template_frames", num_template_frames)
+            num_template_frames = validate_int("num_template_frames", num_template_frames)
         if labels is not None:
             if isinstance(labels, str) or not hasattr(labels, "__iter__"):
                 raise SeparationError(f"labels must be a list of strings, got {labels!r}")
@@ -477,13 +456,13 @@ class NMFD(ComponentSeparationBase):
                 f"samples must be a non-empty dict of class label to a list of one-shot signals or paths, "
                 f"got {type(samples).__name__}"
             )
-        T = _positive_int("num_template_frames", num_template_frames)
-        n_iter = _positive_int("n_iter", n_iter, 0)
-        seed = _check_seed(seed)
+        T = validate_int("num_template_frames", num_template_frames)
+        n_iter = validate_int("n_iter", n_iter, 0)
+        seed = validate_seed(seed)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         if stft_params is not None and not isinstance(stft_params, STFTParams):
             raise SeparationError(f"stft_params must be an STFTParams or None, got {stft_params!r}")
-        rate = None if sample_rate is None else _positive_int("sample_rate", sample_rate)
+        rate = None if sample_rate is None else validate_int("sample_rate", sample_rate)
         loaded = {}
         for label, items in samples.items():
             if isinstance(items, (AudioSignal, str, os.PathLike)):
@@ -585,7 +564,7 @@ class NMFD(ComponentSeparationBase):
                 raise SeparationError(f"pitches must be a sequence of MIDI pitches or a dict, got {pitches!r}")
             values = list(pitches)
             names = None
-        T = _positive_int("num_template_frames", num_template_frames)
+        T = validate_int("num_template_frames", num_template_frames)
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) or not 0 < sample_rate < np.inf:
             raise SeparationError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
         if stft_params is not None and not isinstance(stft_params, STFTParams):

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ...core import SeparationError
+from .base import validate_int
 
 __all__ = [
     "Note",
@@ -186,12 +187,6 @@ def notes_by_stem(notes) -> dict[str, list[Note]]:
     return out
 
 
-def _check_positive_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise SeparationError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _check_pitches(pitches) -> np.ndarray:
     try:
         p = np.asarray(pitches, dtype=np.float64)
@@ -256,8 +251,8 @@ def comb_templates(pitches, sample_rate, n_fft, num_harmonics=25, tolerance=0.75
     p = _check_pitches(pitches)
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) or not 0 < sample_rate < np.inf:
         raise SeparationError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
-    n_fft = _check_positive_int("n_fft", n_fft)
-    num_harmonics = _check_positive_int("num_harmonics", num_harmonics)
+    n_fft = validate_int("n_fft", n_fft)
+    num_harmonics = validate_int("num_harmonics", num_harmonics)
     if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not 0 < tolerance < 12:
         raise SeparationError(f"tolerance must be a number of semitones in (0, 12), got {tolerance!r}")
     F = n_fft // 2 + 1
@@ -284,7 +279,7 @@ def comb_templates(pitches, sample_rate, n_fft, num_harmonics=25, tolerance=0.75
 def _frame_times(frames) -> np.ndarray:
     if isinstance(frames, tuple) and len(frames) == 2:
         n, hop = frames
-        n = _check_positive_int("num_frames", n)
+        n = validate_int("num_frames", n)
         if isinstance(hop, bool) or not isinstance(hop, numbers.Real) or not 0 < hop < np.inf:
             raise SeparationError(f"hop_seconds must be a positive number, got {hop!r}")
         return np.arange(n) * float(hop)
