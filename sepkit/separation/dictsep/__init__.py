@@ -1,0 +1,45 @@
+"""DictSep building blocks: sparse pursuit on a shift-invariant log-frequency spectrogram.
+
+This subpackage implements the building blocks of the harmonic dictionary separator of
+Schulze & King (EURASIP J. Audio Speech Music Process. 2021:6), after the public Musisep
+code (``notes/dictsep.md``). The separator itself (linear spectra of the tones, masks,
+resynthesis, seed selection) is not here yet; what exists:
+
+- :mod:`~sepkit.separation.dictsep.frontend`: the Gaussian-window STFT
+  (:func:`gaussian_stft`) and its least-squares inverse (:func:`gaussian_istft`);
+- :mod:`~sepkit.separation.dictsep.kernels`: numba kernels on one frame: drawing harmonic
+  tones on the log and linear axes, the fused loss and gradient with respect to the tone
+  parameters, the dictionary gradient, the local-maximum and matched-filter selectors, and
+  the bounded Levenberg-Marquardt solvers;
+- :mod:`~sepkit.separation.dictsep.logspect`: the pursuit-based log-frequency spectrogram
+  (:func:`log_spectrogram`), parallel over frames;
+- :mod:`~sepkit.separation.dictsep.pursuit`: the dictionary pursuit of log frames
+  (:func:`pursue_frames`, :func:`build_templates`), parallel over frames;
+- :mod:`~sepkit.separation.dictsep.learning`: dictionary learning with bounded Adam and
+  column renewal (:func:`train_dictionaries`, :func:`random_dictionary`), seeds in parallel;
+- :mod:`~sepkit.separation.dictsep.synthetic`: the two-instrument smoke-test signal.
+
+Shapes follow the notes: a magnitude spectrogram is ``(H, n_frames)`` (mono), a log
+spectrogram ``(M, n_frames)``, a dictionary ``(K, C)`` (harmonics x instruments).
+"""
+
+from .frontend import gaussian_istft, gaussian_stft, gaussian_window, peak_sigma
+from .logspect import log_axis_lambda, log_frequencies, log_spectrogram
+from .learning import random_dictionary, train_dictionaries
+from .pursuit import build_templates, pursue_frames
+from .synthetic import synthetic_parts
+
+__all__ = [
+    "gaussian_stft",
+    "gaussian_istft",
+    "gaussian_window",
+    "peak_sigma",
+    "log_spectrogram",
+    "log_axis_lambda",
+    "log_frequencies",
+    "build_templates",
+    "pursue_frames",
+    "random_dictionary",
+    "train_dictionaries",
+    "synthetic_parts",
+]
