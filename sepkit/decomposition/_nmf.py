@@ -1,7 +1,9 @@
 """Beta-divergence NMF with multiplicative updates on the kernels of :mod:`sepkit.kernels.nmf`."""
 
 import numbers
+import time
 
+import numba
 import numpy as np
 
 from ..core import DecompositionError
@@ -130,8 +132,11 @@ def nmf(
     Fevotte & Idier (2011) and their majorise-minimise exponent gamma(beta), which makes the
     unpenalised cost non-increasing for every beta. Each iteration updates W (unless fixed),
     rescales it to unit-sum columns (``normalize``), then updates H (unless fixed), as
-    scikit-learn's ``solver='mu'`` does. Large products run in BLAS, the elementwise work in
-    the fused kernels of :mod:`sepkit.kernels.nmf`.
+    scikit-learn's ``solver='mu'`` does. For beta = 1 each half-step is a single fused numba
+    pass over V (:func:`~sepkit.kernels.nmf.kl_numerator_w`, ``kl_numerator_h``) that never
+    stores W @ H; for beta = 2 the Gram form uses BLAS products only; for other beta the
+    large products run in BLAS and the elementwise work in the kernels of
+    :mod:`sepkit.kernels.nmf`.
 
     Parameters
     ----------
@@ -203,6 +208,12 @@ def nmf(
     raised to the same floor, in the updates and in the reported cost alike, instead of
     raising an error. Cost history for beta = 2 is computed from the Gram-form quantities
     of the update (no extra pass over V); for other beta from the ratio the update needs.
+
+    For beta = 1 the fused passes run on numba's threads, or on one thread when that was
+    faster over the last iterations (a loaded machine makes parallel passes wait for a
+    descheduled thread); results are bit-identical on any number of threads. Memory: a
+    private copy of V and arrays of the size of W and H (for beta = 1); the Frobenius path
+    adds no F x N array either; other beta use two F x N work arrays.
 
     Examples
     --------
@@ -300,6 +311,8 @@ def nmf(
     args = (V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm, tol, floor)
     if beta == 2.0:  # Gram form: BLAS products only, BLAS keeps its threads
         costs = _iterate(*args)
+    elif beta == 1.0:  # fused numba passes (no BLAS product in the loop)
+        costs = _iterate_kl(*args)
     else:
         # numba's and OpenBLAS's threads both spin after their parallel regions: alternating
         # them with two threads each is slower than parallel kernels around 1-thread BLAS.
@@ -311,13 +324,18 @@ def nmf(
 _THREADPOOLS = []
 
 
-def _single_thread_blas():
-    """Context limiting BLAS to one thread while numba kernels run in parallel between products."""
+def _blas_controller():
+    """The process's threadpoolctl controller (created once: it scans the loaded libraries)."""
     if not _THREADPOOLS:
         from threadpoolctl import ThreadpoolController
 
         _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
+    return _THREADPOOLS[0]
+
+
+def _single_thread_blas():
+    """Context limiting BLAS to one thread while numba kernels run in parallel between products."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _times_t(A, H):
@@ -348,28 +366,12 @@ def _iterate(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_nor
         WtW_fixed = W.T @ W if fix_W else None
         VHt = _times_t(V, H) if fix_H else None
         HHt_fixed = H @ H.T if fix_H else None
-        for it in range(n_iter):
-            if not fix_W:
-                HHt = HHt_fixed if fix_H else H @ H.T
-                num = VHt if fix_H else _times_t(V, H)
-                costs[it] = _k.frobenius_cost(v_sq, num, W, W.T @ W, HHt)
-                if _converged(costs, it, tol):
-                    n_done = it
-                    break
-                _k.mu_step(W, num, W @ HHt, l1_W, l2_W, gamma)
-                if do_norm:
-                    _k.normalize_columns(W, H, do_norm)
-            if not fix_H:
-                WtW = WtW_fixed if fix_W else W.T @ W
-                num = WtV if fix_W else W.T @ V
-                if fix_W:
-                    costs[it] = _k.frobenius_cost(v_sq, num.T, H.T, H @ H.T, WtW)
-                    if _converged(costs, it, tol):
-                        n_done = it
-                        break
-                _k.mu_step(H, num, WtW @ H, l1_H, l2_H, gamma)
-        else:
-            costs[n_iter] = _k.frobenius_cost(v_sq, _times_t(V, H), W, W.T @ W, H @ H.T)
+        threads = _ThreadChooser("blas")
+        try:
+            costs, n_done = _iterate_frobenius(V, W, H, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm,
+                                               tol, gamma, costs, v_sq, WtV, WtW_fixed, VHt, HHt_fixed, threads)
+        finally:
+            threads.restore()
         return costs[: n_done + 1]
 
     Lam = np.empty((F, N), dtype=V.dtype)
@@ -404,3 +406,169 @@ def _iterate(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_nor
     else:
         costs[n_iter] = _k.beta_divergence(V, W @ H, beta, floor)
     return costs[: n_done + 1]
+
+
+#: Chunks of a parallel loop handed to a thread at a time by the fused KL passes: dynamic
+#: scheduling, so that a thread descheduled by another process (shared machines) does not
+#: hold half of the pass back.
+_KL_CHUNKSIZE = 1
+#: Base interval (iterations) at which the thread count not in use is re-timed.
+_PROBE_EVERY = 16
+#: Iterations timed with each thread count at the start (alternately; the minimum is kept).
+_WARMUP = 2
+
+
+class _ThreadChooser:
+    """Runs each iteration on the current thread count or on one thread, whichever was faster lately.
+
+    A parallel region ends when its last thread does: on a loaded machine a descheduled
+    worker thread makes a 3-ms pass last a scheduler time slice (measured: 16 ms on the
+    shared 2-core machine, where one thread took 3 ms), while on a quiet machine two threads
+    halve the time. The first ``2 * _WARMUP`` iterations alternate the two settings (the
+    fastest of each is kept), then moving averages of the wall time per iteration are kept
+    for both; the slower one is re-timed after ``_PROBE_EVERY`` iterations times its
+    slowness (at most 8 times), so that the probes cost about 1 / ``_PROBE_EVERY`` of the time.
+
+    ``pool`` is ``'numba'`` (the fused KL passes, bit-identical on any number of threads)
+    or ``'blas'`` (the Gram-form products of beta = 2), for which the count is never changed:
+    OpenBLAS's results differ in the last bits between thread counts (measured), and the
+    results must not depend on the machine's load.
+    """
+
+    def __init__(self, pool):
+        self.pool = pool
+        if pool == "numba":
+            self.initial = numba.get_num_threads()
+        else:
+            self.controller = _blas_controller()
+            blas = self.controller.select(user_api="blas")
+            self.initial = min((lib.num_threads for lib in blas.lib_controllers), default=1)
+        # OpenBLAS results change with its thread count (last bits): switching by timing
+        # would make beta = 2 results depend on the machine's load, so BLAS keeps its count.
+        self.options = [self.initial, 1] if self.initial > 1 and pool == "numba" else [self.initial]
+        self.avg = [None] * len(self.options)
+        self.first_limiter = None
+        self.count = 0
+        self.next_probe = _PROBE_EVERY
+        self.current = 0
+        self.start = 0.0
+
+    def _set(self, n):
+        if self.pool == "numba":
+            numba.set_num_threads(n)
+        else:
+            limiter = self.controller.limit(limits=n, user_api="blas")
+            if self.first_limiter is None:  # remembers every library's original count
+                self.first_limiter = limiter
+
+    def begin(self):
+        if len(self.options) > 1:
+            if self.count < 2 * _WARMUP:  # alternate at first: a first timing alone is noisy
+                choice = self.count % 2
+            else:
+                best = min(range(len(self.options)), key=lambda i: self.avg[i])
+                choice = best
+                if self.count >= self.next_probe:
+                    choice = 1 - best
+                    # probes of a setting r times slower are r times rarer: they cost at
+                    # most about 1 / _PROBE_EVERY of the run time
+                    ratio = self.avg[1 - best] / max(self.avg[best], 1e-9)
+                    self.next_probe = self.count + int(_PROBE_EVERY * min(max(ratio, 1.0), 8.0))
+            if choice != self.current or self.count == 0:
+                self._set(self.options[choice])
+            self.current = choice
+        self.count += 1
+        self.start = time.perf_counter()
+
+    def end(self):
+        elapsed = time.perf_counter() - self.start
+        a = self.avg[self.current]
+        if a is None or self.count <= 2 * _WARMUP:
+            self.avg[self.current] = elapsed if a is None else min(a, elapsed)
+        else:  # moving average, a single spike counting for at most 3 times the average
+            self.avg[self.current] = 0.7 * a + 0.3 * min(elapsed, 3.0 * a)
+
+    def restore(self):
+        if self.pool == "numba":
+            if len(self.options) > 1:
+                numba.set_num_threads(self.initial)
+        elif self.first_limiter is not None:
+            self.first_limiter.restore_original_limits()
+
+
+def _iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm, tol, floor):
+    """KL MU loop on the fused passes :func:`~sepkit.kernels.nmf.kl_numerator_w` / ``_h``.
+
+    Same updates, order and cost history as :func:`_iterate` at beta = 1, without any
+    F x N temporary: one pass over V per half-step, the cost of iteration i from the pass
+    of the W step (of the H step when W is fixed). Threads: see :class:`_ThreadChooser`.
+    """
+    F, N = V.shape
+    K = W.shape[1]
+    costs = np.empty(n_iter + 1)
+    if fix_W and fix_H:
+        costs[:] = _k.beta_divergence(V, W @ H, 1.0, floor)
+        return costs
+    num_W = np.empty((F, K))
+    num_H = np.empty((K, N))
+    n_done = n_iter
+    previous = numba.get_parallel_chunksize()
+    numba.set_parallel_chunksize(_KL_CHUNKSIZE)
+    threads = _ThreadChooser("numba")
+    try:
+        for it in range(n_iter):
+            threads.begin()
+            if not fix_W:
+                costs[it] = _k.kl_numerator_w(V, W, H, floor, num_W, True)
+                if _converged(costs, it, tol):
+                    n_done = it
+                    break
+                _k.mu_step(W, num_W, H.sum(axis=1)[None, :], l1_W, l2_W, 1.0)
+                if do_norm:
+                    _k.normalize_columns(W, H, do_norm)
+            if not fix_H:
+                c = _k.kl_numerator_h(V, W, H, floor, num_H, fix_W)
+                if fix_W:
+                    costs[it] = c
+                    if _converged(costs, it, tol):
+                        n_done = it
+                        break
+                _k.mu_step(H, num_H, W.sum(axis=0)[:, None], l1_H, l2_H, 1.0)
+            threads.end()
+        else:
+            costs[n_iter] = _k.kl_numerator_w(V, W, H, floor, num_W, True)
+    finally:
+        threads.restore()
+        numba.set_parallel_chunksize(previous)
+    return costs[: n_done + 1]
+
+
+def _iterate_frobenius(V, W, H, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm, tol, gamma, costs,
+                       v_sq, WtV, WtW_fixed, VHt, HHt_fixed, threads):
+    """Gram-form MU loop of beta = 2 (BLAS threads chosen per iteration); returns (costs, n_done)."""
+    n_done = n_iter
+    for it in range(n_iter):
+        threads.begin()
+        if not fix_W:
+            HHt = HHt_fixed if fix_H else H @ H.T
+            num = VHt if fix_H else _times_t(V, H)
+            costs[it] = _k.frobenius_cost(v_sq, num, W, W.T @ W, HHt)
+            if _converged(costs, it, tol):
+                n_done = it
+                break
+            _k.mu_step(W, num, W @ HHt, l1_W, l2_W, gamma)
+            if do_norm:
+                _k.normalize_columns(W, H, do_norm)
+        if not fix_H:
+            WtW = WtW_fixed if fix_W else W.T @ W
+            num = WtV if fix_W else W.T @ V
+            if fix_W:
+                costs[it] = _k.frobenius_cost(v_sq, num.T, H.T, H @ H.T, WtW)
+                if _converged(costs, it, tol):
+                    n_done = it
+                    break
+            _k.mu_step(H, num, WtW @ H, l1_H, l2_H, gamma)
+        threads.end()
+    else:
+        costs[n_iter] = _k.frobenius_cost(v_sq, _times_t(V, H), W, W.T @ W, H @ H.T)
+    return costs, n_done

@@ -112,6 +112,64 @@ def test_zero_data_and_flooring(small):
         np.testing.assert_allclose(P, Vf * Lf ** (beta - 2), rtol=1e-13)
 
 
+@pytest.mark.parametrize("K", [1, 5, 8, 13])
+@pytest.mark.parametrize("shape", [(41, 130), (6, 7)])
+def test_kl_numerators_match_numpy(rng, K, shape):
+    """Fused KL passes = (V / max(WH, floor)) @ H.T and W.T @ (V / max(WH, floor)), and the KL cost.
+
+    Covers the two-row paths (K <= 8, odd F), the generic blocks of 8 (K = 13), partial
+    column tiles (N not a multiple of 64), a model below the floor and zeros in V.
+    """
+    F, N = shape
+    V = rng.random((F, N)) * 3
+    V[0, :3] = 0.0
+    W = rng.random((F, K)) + 0.1
+    W[2] = 0.0  # row of the model at the floor
+    H = rng.random((K, N)) + 0.1
+    floor = 0.05
+    L = np.maximum(W @ H, floor)
+    Q = V / L
+    expected_cost = np_divergence(V, L, 1.0)
+    num_W, num_H = np.full((F, K), np.nan), np.full((K, N), np.nan)
+    assert k.kl_numerator_w(V, W, H, floor, num_W, True) == pytest.approx(expected_cost, rel=1e-13)
+    np.testing.assert_allclose(num_W, Q @ H.T, rtol=1e-13)
+    assert k.kl_numerator_h(V, W, H, floor, num_H, True) == pytest.approx(expected_cost, rel=1e-13)
+    np.testing.assert_allclose(num_H, W.T @ Q, rtol=1e-13)
+    num_W2, num_H2 = np.empty_like(num_W), np.empty_like(num_H)
+    assert k.kl_numerator_w(V, W, H, floor, num_W2, False) == 0.0
+    assert k.kl_numerator_h(V, W, H, floor, num_H2, False) == 0.0
+    np.testing.assert_array_equal(num_W2, num_W)
+    np.testing.assert_allclose(num_H2, num_H, rtol=1e-13)  # two-row blocking: another summation order
+
+
+def test_kl_numerators_float32_and_thread_count(rng):
+    """float32 factors are read as float64; results are bit-identical on 1 and 2 threads."""
+    import numba
+
+    V = rng.random((33, 200)) + 0.01
+    W = rng.random((33, 6)) + 0.1
+    H = rng.random((6, 200)) + 0.1
+    Q = V / (W @ H)
+    num_W, num_H = np.empty((33, 6)), np.empty((6, 200))
+    k.kl_numerator_w(V.astype(np.float32), W.astype(np.float32), H.astype(np.float32), 1e-6, num_W, False)
+    k.kl_numerator_h(V.astype(np.float32), W.astype(np.float32), H.astype(np.float32), 1e-6, num_H, False)
+    np.testing.assert_allclose(num_W, Q @ H.T, rtol=1e-5)
+    np.testing.assert_allclose(num_H, W.T @ Q, rtol=1e-5)
+    results = []
+    threads = numba.get_num_threads()
+    try:
+        for n in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(n)
+            out_W, out_H = np.empty((33, 6)), np.empty((6, 200))
+            c = k.kl_numerator_w(V, W, H, 1e-12, out_W, True)
+            c2 = k.kl_numerator_h(V, W, H, 1e-12, out_H, True)
+            results.append((c, c2, out_W, out_H))
+    finally:
+        numba.set_num_threads(threads)
+    for a, b in zip(results[0], results[-1]):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_frobenius_cost(small):
     V, W, H = small
     c = k.frobenius_cost(float(np.sum(V * V)), V @ H.T, W, W.T @ W, H @ H.T)
@@ -226,6 +284,30 @@ def test_fixed_factors_stay_identical(small, beta):
     np.testing.assert_array_equal(W, W0)
     np.testing.assert_array_equal(H, H0)
     assert np.ptp(costs) == 0.0
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_thread_settings_restored_and_results_independent_of_threads(small, beta):
+    """nmf may run iterations on one thread (when faster); it restores numba's and BLAS's
+    thread counts, and KL results are bit-identical to a run on one numba thread."""
+    import numba
+    from threadpoolctl import threadpool_info
+
+    V, W0, H0 = small
+    blas_before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    numba_before = numba.get_num_threads()
+    W, H, costs = nmf(V, 5, beta=beta, n_iter=40, init=(W0, H0))
+    assert numba.get_num_threads() == numba_before
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == blas_before
+    if beta == 1.0:
+        numba.set_num_threads(1)
+        try:
+            W1, H1, costs1 = nmf(V, 5, beta=beta, n_iter=40, init=(W0, H0))
+        finally:
+            numba.set_num_threads(numba_before)
+        np.testing.assert_array_equal(W1, W)
+        np.testing.assert_array_equal(H1, H)
+        np.testing.assert_array_equal(costs1, costs)
 
 
 def test_caller_arrays_untouched(small):
