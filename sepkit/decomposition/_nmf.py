@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core import DecompositionError
 from ..kernels import nmf as _k
+from ._common import blas_controller, check_array, make_rng, nonneg_float, single_thread_blas, times_t
 
 __all__ = ["nmf"]
 
@@ -15,47 +16,6 @@ __all__ = ["nmf"]
 _FLOOR = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 #: NNDSVD: singular-vector entries below this are zero (then filled, as scikit-learn).
 _NNDSVD_EPS = 1e-6
-
-
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
-        return np.random.default_rng(seed)
-    raise DecompositionError(
-        f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}"
-    )
-
-
-def _check_array(name, X, dtype, shape=None):
-    try:
-        A = np.asarray(X)
-    except (TypeError, ValueError) as exc:  # ragged nested sequences and the like
-        raise DecompositionError(f"{name} must be a 2-D array of real numbers: {exc}") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-        raise DecompositionError(f"{name} must be a 2-D array of real numbers, got dtype {A.dtype}")
-    if np.iscomplexobj(A):
-        raise DecompositionError(
-            f"{name} must be real and nonnegative (e.g. a magnitude spectrogram), got a complex array"
-        )
-    if A.ndim != 2:
-        raise DecompositionError(f"{name} must be 2-D, got an array of shape {A.shape}")
-    if shape is not None and A.shape != shape:
-        raise DecompositionError(f"{name} must have shape {shape}, got {A.shape}")
-    if A.size == 0:
-        raise DecompositionError(f"{name} must not be empty, got shape {A.shape}")
-    A = np.array(A, dtype=dtype, order="C", copy=True)  # never alias the caller's array
-    if not np.all(np.isfinite(A)):
-        raise DecompositionError(f"{name} contains {int(np.sum(~np.isfinite(A)))} NaN or infinite values")
-    if A.min() < 0:
-        raise DecompositionError(f"{name} must be nonnegative, got a minimum of {A.min()!r}")
-    return A
-
-
-def _nonneg_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise DecompositionError(f"{name} must be a finite nonnegative real, got {value!r}")
-    return float(value)
 
 
 def _svd(V, k, rng):
@@ -237,7 +197,7 @@ def nmf(
             dt = None
         if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise DecompositionError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-    V = _check_array("V", V, dt)
+    V = check_array("V", V, dt)
     F, N = V.shape
     vmax = float(V.max())
     if vmax == 0.0:
@@ -249,9 +209,9 @@ def nmf(
         raise DecompositionError(f"n_iter must be an int >= 0, got {n_iter!r}")
     n_iter = int(n_iter)
     if tol is not None:
-        tol = _nonneg_float("tol", tol)
-    l1_W, l2_W = _nonneg_float("l1_W", l1_W), _nonneg_float("l2_W", l2_W)
-    l1_H, l2_H = _nonneg_float("l1_H", l1_H), _nonneg_float("l2_H", l2_H)
+        tol = nonneg_float("tol", tol)
+    l1_W, l2_W = nonneg_float("l1_W", l1_W), nonneg_float("l2_W", l2_W)
+    l1_H, l2_H = nonneg_float("l1_H", l1_H), nonneg_float("l2_H", l2_H)
     if isinstance(n_components, bool) or not isinstance(n_components, numbers.Integral) or n_components < 1:
         raise DecompositionError(f"n_components must be an int >= 1, got {n_components!r}")
     K = int(n_components)
@@ -259,16 +219,16 @@ def nmf(
     if isinstance(init, tuple):
         if len(init) != 2:
             raise DecompositionError(f"init as a tuple must be (W0, H0), got a tuple of length {len(init)}")
-        W0 = _check_array("init W0", init[0], dt, (F, K))
-        H0 = _check_array("init H0", init[1], dt, (K, N))
+        W0 = check_array("init W0", init[0], dt, shape=(F, K))
+        H0 = check_array("init H0", init[1], dt, shape=(K, N))
     elif isinstance(init, str) and init in ("nndsvda", "random"):
         W0 = H0 = None
     else:
         raise DecompositionError(f"init must be 'nndsvda', 'random' or a tuple (W0, H0), got {init!r}")
     if W is not None:
-        W0 = _check_array("W", W, dt, (F, K))
+        W0 = check_array("W", W, dt, shape=(F, K))
     if H is not None:
-        H0 = _check_array("H", H, dt, (K, N))
+        H0 = check_array("H", H, dt, shape=(K, N))
     if fix_W and W0 is None:
         raise DecompositionError("fix_W=True needs the fixed templates: pass W (F, K) or init=(W0, H0)")
     if fix_H and H0 is None:
@@ -281,7 +241,7 @@ def nmf(
         norm_order = 0
     else:
         raise DecompositionError(f"normalize must be True, False, 'l2' or 'l1', got {normalize!r}")
-    rng = _rng(seed)
+    rng = make_rng(seed)
 
     # ---- initialisation ---------------------------------------------------------------
     if W0 is None and H0 is None:
@@ -316,34 +276,11 @@ def nmf(
     else:
         # numba's and OpenBLAS's threads both spin after their parallel regions: alternating
         # them with two threads each is slower than parallel kernels around 1-thread BLAS.
-        with _single_thread_blas():
+        with single_thread_blas():
             costs = _iterate(*args)
     return W, H, costs
 
 
-_THREADPOOLS = []
-
-
-def _blas_controller():
-    """The process's threadpoolctl controller (created once: it scans the loaded libraries)."""
-    if not _THREADPOOLS:
-        from threadpoolctl import ThreadpoolController
-
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0]
-
-
-def _single_thread_blas():
-    """Context limiting BLAS to one thread while numba kernels run in parallel between products."""
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-def _times_t(A, H):
-    """``A @ H.T`` for A (F, N) and H (K, N), as ``(H @ A.T).T`` made contiguous (F, K).
-
-    OpenBLAS computes this layout about 1.8 times faster than ``A @ H.T`` at K = 8.
-    """
-    return np.ascontiguousarray((H @ A.T).T)
 
 
 def _converged(costs, it, tol):
@@ -364,7 +301,7 @@ def _iterate(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_nor
         v_sq = float(np.einsum("ij,ij->", V, V, dtype=np.float64))
         WtV = W.T @ V if fix_W else None
         WtW_fixed = W.T @ W if fix_W else None
-        VHt = _times_t(V, H) if fix_H else None
+        VHt = times_t(V, H) if fix_H else None
         HHt_fixed = H @ H.T if fix_H else None
         threads = _ThreadChooser("blas")
         try:
@@ -387,8 +324,8 @@ def _iterate(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_nor
             if _converged(costs, it, tol):
                 n_done = it
                 break
-            num = _times_t(P, H)
-            den = H.sum(axis=1)[None, :] if beta == 1.0 else _times_t(B, H)
+            num = times_t(P, H)
+            den = H.sum(axis=1)[None, :] if beta == 1.0 else times_t(B, H)
             _k.mu_step(W, num, den, l1_W, l2_W, gamma)
             if do_norm:
                 _k.normalize_columns(W, H, do_norm)
@@ -440,7 +377,7 @@ class _ThreadChooser:
         if pool == "numba":
             self.initial = numba.get_num_threads()
         else:
-            self.controller = _blas_controller()
+            self.controller = blas_controller()
             blas = self.controller.select(user_api="blas")
             self.initial = min((lib.num_threads for lib in blas.lib_controllers), default=1)
         # OpenBLAS results change with its thread count (last bits): switching by timing
@@ -551,7 +488,7 @@ def _iterate_frobenius(V, W, H, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do
         threads.begin()
         if not fix_W:
             HHt = HHt_fixed if fix_H else H @ H.T
-            num = VHt if fix_H else _times_t(V, H)
+            num = VHt if fix_H else times_t(V, H)
             costs[it] = _k.frobenius_cost(v_sq, num, W, W.T @ W, HHt)
             if _converged(costs, it, tol):
                 n_done = it
@@ -570,5 +507,5 @@ def _iterate_frobenius(V, W, H, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do
             _k.mu_step(H, num, WtW @ H, l1_H, l2_H, gamma)
         threads.end()
     else:
-        costs[n_iter] = _k.frobenius_cost(v_sq, _times_t(V, H), W, W.T @ W, H @ H.T)
+        costs[n_iter] = _k.frobenius_cost(v_sq, times_t(V, H), W, W.T @ W, H @ H.T)
     return costs, n_done

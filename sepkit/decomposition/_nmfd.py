@@ -19,6 +19,7 @@ import numpy as np
 from ..core import DecompositionError
 from ..kernels import nmf as _k
 from ..kernels import nmfd as _kd
+from ._common import check_array, make_rng, nonneg_float, positive_int, single_thread_blas, times_t
 
 __all__ = ["convolutive_model", "nmfd"]
 
@@ -26,54 +27,6 @@ __all__ = ["convolutive_model", "nmfd"]
 _FLOOR = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 _H_UPDATES = ("average", "exact")
 _NORMALIZE = ("libnmfd", "l1", "l2")
-
-
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
-        return np.random.default_rng(seed)
-    raise DecompositionError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
-
-
-def _check_array(name, X, dtype, ndim, shape=None, what="array", copy=True):
-    """Validated C-contiguous finite nonnegative real array of ``ndim`` dimensions.
-
-    A private copy, unless ``copy=False`` (for arrays only read): then the caller's array
-    itself when it already has the dtype and layout.
-    """
-    try:
-        A = np.asarray(X)
-    except (TypeError, ValueError) as exc:  # ragged nested sequences and the like
-        raise DecompositionError(f"{name} must be a {ndim}-D {what} of real numbers: {exc}") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-        raise DecompositionError(f"{name} must be a {ndim}-D {what} of real numbers, got dtype {A.dtype}")
-    if np.iscomplexobj(A):
-        raise DecompositionError(f"{name} must be real and nonnegative (e.g. magnitudes), got a complex array")
-    if A.ndim != ndim:
-        raise DecompositionError(f"{name} must be a {ndim}-D {what}, got an array of shape {A.shape}")
-    if shape is not None and A.shape != shape:
-        raise DecompositionError(f"{name} must have shape {shape}, got {A.shape}")
-    if A.size == 0:
-        raise DecompositionError(f"{name} must not be empty, got shape {A.shape}")
-    A = np.array(A, dtype=dtype, order="C", copy=True if copy else None)
-    if not np.all(np.isfinite(A)):
-        raise DecompositionError(f"{name} contains {int(np.sum(~np.isfinite(A)))} NaN or infinite values")
-    if A.min() < 0:
-        raise DecompositionError(f"{name} must be nonnegative, got a minimum of {A.min()!r}")
-    return A
-
-
-def _nonneg_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise DecompositionError(f"{name} must be a finite nonnegative real, got {value!r}")
-    return float(value)
-
-
-def _positive_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise DecompositionError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _work_dtype(dtype, *arrays):
@@ -101,21 +54,6 @@ def _unstack_W(Ws, K):
     return np.ascontiguousarray(Ws.reshape(F, TK // K, K).transpose(2, 0, 1))
 
 
-def _times_t(A, B):
-    """``A @ B.T`` for A (F, N) and B (M, N), as ``(B @ A.T).T`` made contiguous (F, M)."""
-    return np.ascontiguousarray((B @ A.T).T)
-
-
-_THREADPOOLS = []
-
-
-def _single_thread_blas():
-    """Context limiting BLAS to one thread (cached threadpoolctl controller)."""
-    if not _THREADPOOLS:
-        from threadpoolctl import ThreadpoolController
-
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
 
 
 def convolutive_model(W, H, per_component=False):
@@ -156,9 +94,9 @@ def convolutive_model(W, H, per_component=False):
            [1., 1., 1., 0., 2.]])
     """
     dt = _work_dtype(None, W, H)
-    W = _check_array("W", W, dt, 3, what="array of templates (K, F, T)")
+    W = check_array("W", W, dt, 3, what="array of templates (K, F, T)")
     K, F, T = W.shape
-    H = _check_array("H", H, dt, 2, what="array of activations (K, N)")
+    H = check_array("H", H, dt, 2, what="array of activations (K, N)")
     if H.shape[0] != K:
         raise DecompositionError(f"H must have K = {K} rows (one per template of W {W.shape}), got shape {H.shape}")
     N = H.shape[1]
@@ -330,19 +268,19 @@ def nmfd(
     """
     # ---- validation -------------------------------------------------------------------
     dt = _work_dtype(dtype, V)
-    V = _check_array("V", V, dt, 2, what="array (n_freq, n_frames)", copy=False)  # only read
+    V = check_array("V", V, dt, 2, what="array (n_freq, n_frames)", copy=False)  # only read
     F, N = V.shape
     vmax = float(V.max())
     if vmax == 0.0:
         raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): nothing to factorise")
-    K = _positive_int("n_components", n_components, 1)
-    T = _positive_int("n_template_frames", n_template_frames, 1)
-    n_iter = _positive_int("n_iter", n_iter, 0)
+    K = positive_int("n_components", n_components, 1)
+    T = positive_int("n_template_frames", n_template_frames, 1)
+    n_iter = positive_int("n_iter", n_iter, 0)
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
         raise DecompositionError(f"beta must be a finite real number, got {beta!r}")
     beta = float(beta)
-    lam = _nonneg_float("sparsity", sparsity)
-    unc = _nonneg_float("uncorrelatedness", uncorrelatedness)
+    lam = nonneg_float("sparsity", sparsity)
+    unc = nonneg_float("uncorrelatedness", uncorrelatedness)
     if not isinstance(h_update, str) or h_update not in _H_UPDATES:
         raise DecompositionError(f"h_update must be 'average' or 'exact', got {h_update!r}")
     if normalize is False or normalize is None:
@@ -353,7 +291,7 @@ def nmfd(
         if not isinstance(flag, (bool, np.bool_)):
             raise DecompositionError(f"{name} must be True or False, got {flag!r}")
     if W is not None:
-        W = _check_array("W", W, dt, 3, what="array of templates (K, F, T)")
+        W = check_array("W", W, dt, 3, what="array of templates (K, F, T)")
         if W.shape[0] != K or W.shape[1] != F or W.shape[2] != T:
             raise DecompositionError(
                 f"W must have shape (n_components, n_freq, n_template_frames) = {(K, F, T)}, got {W.shape}"
@@ -361,10 +299,10 @@ def nmfd(
     elif fix_W:
         raise DecompositionError("fix_W=True needs the fixed templates: pass W of shape (K, F, T)")
     if H is not None:
-        H = _check_array("H", H, dt, 2, (K, N), what="array of activations (K, N)")
+        H = check_array("H", H, dt, 2, shape=(K, N), what="array of activations (K, N)")
     elif fix_H:
         raise DecompositionError("fix_H=True needs the fixed activations: pass H of shape (K, N)")
-    rng = _rng(seed)
+    rng = make_rng(seed)
 
     # ---- initialisation ---------------------------------------------------------------
     if H is None:
@@ -392,7 +330,7 @@ def nmfd(
     nt0 = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        with _single_thread_blas():
+        with single_thread_blas():
             costs = _iterate(*args)
     finally:
         numba.set_num_threads(nt0)
@@ -444,12 +382,12 @@ def _iterate(V, Ws, H, K, T, beta, n_iter, fix_W, fix_H, lam, unc, h_update, mod
         np.matmul(Ws, Hs, out=Lam)
         costs[it] = _k.beta_terms(V, Lam, beta, floor, P, B, vps, True)
         if not fix_W:
-            num = _times_t(P, Hs)  # (F, T*K) = P @ Hs.T
+            num = times_t(P, Hs)  # (F, T*K) = P @ Hs.T
             if kl:
                 _kd.shifted_row_sums(H, T, row_sums)
                 den = row_sums
             else:
-                den = _times_t(B, Hs)
+                den = times_t(B, Hs)
             if unc > 0.0:
                 S = Ws.reshape(F, T, K).sum(axis=1)  # (F, K): every template's sum over taps
                 den = den + unc * np.maximum(np.tile(S, (1, T)) - Ws, 0.0)

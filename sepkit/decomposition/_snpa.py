@@ -7,7 +7,7 @@ import numpy as np
 
 from ..core import DecompositionError
 from ..kernels import snpa as _k
-from ._nmf import _single_thread_blas
+from ._common import check_array, positive_int, single_thread_blas
 
 __all__ = ["snpa"]
 
@@ -19,35 +19,6 @@ _PROJS = ("simplex", "nonneg")
 #: FPGM iterations: on a 1025 x 217 spectrogram with K = 8, 200 iterations left the
 #: residual 1.2e-6 (relative) above scipy's NNLS, 1000 left 2e-10.
 _FINAL_ITER_FACTOR = 5
-
-
-def _check_V(V):
-    try:
-        A = np.asarray(V)
-    except (TypeError, ValueError) as exc:  # ragged nested sequences and the like
-        raise DecompositionError(f"V must be a 2-D array of real numbers: {exc}") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-        raise DecompositionError(f"V must be a 2-D array of real numbers, got dtype {A.dtype}")
-    if np.iscomplexobj(A):
-        raise DecompositionError("V must be real and nonnegative (e.g. a magnitude spectrogram), got a complex array")
-    if A.ndim != 2:
-        raise DecompositionError(f"V must be 2-D (n_features, n_samples), got an array of shape {A.shape}")
-    if A.size == 0:
-        raise DecompositionError(f"V must not be empty, got shape {A.shape}")
-    A = np.array(A, dtype=np.float64, order="C", copy=True)  # never alias the caller's array
-    if not np.all(np.isfinite(A)):
-        raise DecompositionError(f"V contains {int(np.sum(~np.isfinite(A)))} NaN or infinite values")
-    if A.min() < 0:
-        raise DecompositionError(f"V must be nonnegative, got a minimum of {float(A.min())!r}")
-    if A.max() == 0:
-        raise DecompositionError(f"V of shape {A.shape} is all zeros (zero energy): no column to select")
-    return A
-
-
-def _int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise DecompositionError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
 
 
 def _pos_float(name, value):
@@ -224,9 +195,11 @@ def snpa(
     True
     """
     # ---- validation -------------------------------------------------------------------
-    V = _check_V(V)
+    V = check_array("V", V, np.float64, what="array (n_features, n_samples)")
+    if V.max() == 0:
+        raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): no column to select")
     F, N = V.shape
-    K = _int("n_components", n_components, 1)
+    K = positive_int("n_components", n_components, 1)
     if K > N:
         raise DecompositionError(
             f"n_components must be at most the number of columns of V (N = {N}), got {K}"
@@ -237,7 +210,7 @@ def snpa(
         raise DecompositionError(f"proj must be 'simplex' or 'nonneg', got {proj!r}")
     if not isinstance(normalize, (bool, np.bool_)):
         raise DecompositionError(f"normalize must be True or False, got {normalize!r}")
-    max_inner_iter = _int("max_inner_iter", max_inner_iter, 1)
+    max_inner_iter = positive_int("max_inner_iter", max_inner_iter, 1)
     inner_tol = _pos_float("inner_tol", inner_tol)
     relerr = _pos_float("relerr", relerr)
     if relerr >= 1:
@@ -256,7 +229,7 @@ def snpa(
     # k x k) or one-off, and on the loaded 2-core machine two BLAS threads stalled (XRAY's
     # ||X.T x_j||^2 of a 100 x 400 matrix: 47-68 ms with two threads, 0.3 ms with one; of
     # the 1025 x 2585 spectrogram: 456 against 397 ms).
-    with _single_thread_blas():
+    with single_thread_blas():
         a = denom = None
         if xray:  # ||X.T x_j||^2 and (1.T x_j)^2 of every column, once
             if F <= N:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...core import AudioSignal, DecompositionError, SeparationError
 from ...decomposition import nmf as _nmf
-from ...decomposition._nmf import _single_thread_blas
+from ...decomposition._common import single_thread_blas
 from ...kernels import nmf as _k
 from ..base import validate_stft_params
 from .base import (
@@ -66,7 +66,7 @@ def _fixed_template_nmf(V, W_fixed, n_free, beta, n_iter, rng):
     B = Lam
     vps = _k.power_sum(V, beta, floor) if beta not in (0.0, 1.0) else 0.0
     costs = np.empty(n_iter + 1)
-    with _single_thread_blas():
+    with single_thread_blas():
         for it in range(n_iter):
             if n_free:
                 Hf = H[Kf:]  # C-contiguous view: rescaled in place with the free templates
