@@ -16,6 +16,7 @@ __all__ = [
     "blas_controller",
     "single_thread_blas",
     "times_t",
+    "work_dtype",
 ]
 
 
@@ -111,3 +112,19 @@ def times_t(A, B):
     OpenBLAS computes this layout about 1.8 times faster than ``A @ B.T`` at M = 8.
     """
     return np.ascontiguousarray((B @ A.T).T)
+
+
+def work_dtype(dtype, *arrays) -> np.dtype:
+    """The working precision: ``dtype`` if given (float64 or float32), else float32 when every
+    array is float32, else float64."""
+    if dtype is None:
+        if all(getattr(a, "dtype", None) == np.float32 for a in arrays):
+            return np.dtype(np.float32)
+        return np.dtype(np.float64)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise DecompositionError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    return dt

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core import DecompositionError
 from ..kernels import nmf as _k
-from ._common import blas_controller, check_array, make_rng, nonneg_float, single_thread_blas, times_t
+from ._common import blas_controller, check_array, make_rng, nonneg_float, single_thread_blas, times_t, work_dtype
 
 __all__ = ["nmf"]
 
@@ -188,15 +188,7 @@ def nmf(
     True
     """
     # ---- validation -------------------------------------------------------------------
-    if dtype is None:
-        dt = np.dtype(np.float32) if getattr(V, "dtype", None) == np.float32 else np.dtype(np.float64)
-    else:
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            dt = None
-        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise DecompositionError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    dt = work_dtype(dtype, V)
     V = check_array("V", V, dt)
     F, N = V.shape
     vmax = float(V.max())

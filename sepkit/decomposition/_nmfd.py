@@ -19,7 +19,7 @@ import numpy as np
 from ..core import DecompositionError
 from ..kernels import nmf as _k
 from ..kernels import nmfd as _kd
-from ._common import check_array, make_rng, nonneg_float, positive_int, single_thread_blas, times_t
+from ._common import check_array, make_rng, nonneg_float, positive_int, single_thread_blas, times_t, work_dtype
 
 __all__ = ["convolutive_model", "nmfd"]
 
@@ -27,19 +27,6 @@ __all__ = ["convolutive_model", "nmfd"]
 _FLOOR = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 _H_UPDATES = ("average", "exact")
 _NORMALIZE = ("libnmfd", "l1", "l2")
-
-
-def _work_dtype(dtype, *arrays):
-    if dtype is None:
-        return np.dtype(np.float32) if all(getattr(a, "dtype", None) == np.float32 for a in arrays) else np.dtype(
-            np.float64)
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise DecompositionError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-    return dt
 
 
 def _stack_W(W):
@@ -93,7 +80,7 @@ def convolutive_model(W, H, per_component=False):
     array([[1., 1., 1., 0., 2.],
            [1., 1., 1., 0., 2.]])
     """
-    dt = _work_dtype(None, W, H)
+    dt = work_dtype(None, W, H)
     W = check_array("W", W, dt, 3, what="array of templates (K, F, T)")
     K, F, T = W.shape
     H = check_array("H", H, dt, 2, what="array of activations (K, N)")
@@ -267,7 +254,7 @@ def nmfd(
     True
     """
     # ---- validation -------------------------------------------------------------------
-    dt = _work_dtype(dtype, V)
+    dt = work_dtype(dtype, V)
     V = check_array("V", V, dt, 2, what="array (n_freq, n_frames)", copy=False)  # only read
     F, N = V.shape
     vmax = float(V.max())
