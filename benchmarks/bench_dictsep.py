@@ -15,16 +15,18 @@ STFT, H = 6144, hop 256). Timed stages:
   per thread in parallel, and with looser stopping rules of the refits (``ftol=1e-6``,
   ``gtol=1e-4`` instead of L-BFGS-B's 2.2e-9 and 1e-5; the learned columns agree to about
   0.01 on the synthetic signal);
-* D (partial). the dictionary pursuit of every log frame (``pursue_frames``, Musisep's
-  settings: ``tone_num=1``, ``beta=0.9``, ``2 tone_num C`` iterations) with the true
-  two-column dictionary: the pursuit part of a separation frame.
+* D. separation per frame: the dictionary pursuit of every log frame (``pursue_frames``,
+  Musisep's settings: ``tone_num=1``, ``beta=0.9``, ``2 tone_num C`` iterations) with the
+  true two-column dictionary, alone and followed by drawing every instrument's tones on the
+  linear axis (``linear_spectra``, H = 6144 bins): the original's 0.05 s per frame covers
+  both;
+* E+F. ratio masks, masking and the inverse STFT of the whole clip, per output signal
+  (``DictSep.make_audio_signals`` with the true dictionary; the original: about 1 s).
 
 The original cannot be run here (it needs its compiled Cython kernels and data layout), so
 its figures are the ones measured in ``notes/dictsep.md`` section 6 on a 2-core machine,
 single-threaded: 1.1 s per log-spectrogram frame, 0.07 s per training step, 0.05 s per
-separation frame. The issue's targets are 100x, 50x and 50x faster. The rest of
-separation (linear spectra, masks, resynthesis) is not implemented yet: row D times the
-tone pursuit alone.
+separation frame. The issue's targets are 100x, 50x and 50x faster.
 
 Times are minima over ``--repeats`` runs after a warm-up on two frames (numba compilation
 excluded).
@@ -41,7 +43,9 @@ import time
 import numba
 import numpy as np
 
-from sepkit.separation.dictsep import gaussian_stft, log_spectrogram, pursue_frames, synthetic_parts
+from sepkit import AudioSignal
+from sepkit.separation.dictsep import (DictSep, Dictionary, gaussian_stft, linear_spectra, log_spectrogram,
+                                       pursue_frames, synthetic_parts)
 from sepkit.separation.dictsep.learning import train_dictionaries
 from sepkit.separation.dictsep.synthetic import part_a_amplitudes, part_b_amplitudes
 
@@ -105,18 +109,24 @@ def main(argv=None):
         numba.set_num_threads(all_threads)
         _, counts = log_spectrogram(mag, 44100, return_counts=True, **kwargs)
         print(f"{'':44s} peaks per frame: mean {counts.mean():.0f}, max {counts.max()}")
-    # D. dictionary pursuit of every log frame with the true two-column dictionary (the
-    # pursuit part of separation: no linear synthesis, masking or resynthesis yet)
+    # D. separation: dictionary pursuit of every log frame with the true two-column
+    # dictionary, then the tones of every instrument drawn on the linear axis
     Y = log_spectrogram(np.abs(gaussian_stft(mix)), 44100, floor=1e-4, max_iter=5)
     D2 = np.stack([part_a_amplitudes(), part_b_amplitudes()], axis=1)
     D2 /= D2.max(axis=0)
-    for threads in sorted({1, all_threads}):
-        numba.set_num_threads(threads)
-        t = _best(lambda: pursue_frames(Y, D2), args.repeats, warm=lambda: pursue_frames(Y[:, :2], D2))
-        per = t / Y.shape[1]
-        print(f"{'D. dictionary pursuit (I=2, 4 iterations)':44s} {threads:7d} {per:10.4f} "
-              f"{ORIGINAL['separation frame']:9.2f} {ORIGINAL['separation frame'] / per:8.1f}x "
-              f"{TARGET['separation frame']:6d}x")
+
+    def separate(Ys):
+        return linear_spectra(pursue_frames(Ys, D2), D2, 44100)
+
+    for label, fn in (("D. dictionary pursuit (I=2, 4 iterations)", lambda Ys: pursue_frames(Ys, D2)),
+                      ("D. separation frame: pursuit + linear spectra", separate)):
+        for threads in sorted({1, all_threads}):
+            numba.set_num_threads(threads)
+            t = _best(lambda: fn(Y), args.repeats, warm=lambda: fn(Y[:, :2]))
+            per = t / Y.shape[1]
+            print(f"{label:44s} {threads:7d} {per:10.4f} "
+                  f"{ORIGINAL['separation frame']:9.2f} {ORIGINAL['separation frame'] / per:8.1f}x "
+                  f"{TARGET['separation frame']:6d}x")
     numba.set_num_threads(all_threads)
     # C. training: `runs` steps per dictionary (2I = 4 columns), one or two seeds in parallel
     runs = args.runs
@@ -134,10 +144,14 @@ def main(argv=None):
     per = t / runs
     print(f"{'C. training step, ftol=1e-6, gtol=1e-4':44s} {1:7d} {per:10.4f} {ORIGINAL['training step']:9.2f} "
           f"{ORIGINAL['training step'] / per:8.1f}x {TARGET['training step']:6d}x")
+    numba.set_num_threads(all_threads)
+    # E+F. masks and resynthesis of the whole clip (ratio masks, inverse STFT), per output signal
+    sep = DictSep(AudioSignal(mix, sample_rate=44100), 2, dictionary=Dictionary(D2, 44100), verbose=False)
+    sep.run()
+    t = _best(sep.make_audio_signals, args.repeats)
+    print(f"E+F. ratio masks + inverse STFT of the clip: {t / 2:.3f} s per output signal (original: about 1 s)")
     print()
-    print("Row D times the tone pursuit of a separation frame only: the original's figure also")
-    print("includes drawing the linear spectra of the tones, not implemented here yet. Row C is")
-    print("the complete training step (pursuit with 2I = 4 columns, dictionary gradient, bounded")
+    print("Row C is the complete training step (pursuit with 2I = 4 columns, dictionary gradient, bounded")
     print("Adam, renewal); with several seeds, the time per step is wall time / (steps x seeds).")
 
 if __name__ == "__main__":

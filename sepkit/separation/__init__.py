@@ -5,6 +5,7 @@
 
 from .base import MaskSeparationBase, SeparationBase
 from .benchmark import HighLowPassFilter, IdealMask, MixAsEstimate, WienerFilter
+from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "NMF",
     "NMFD",
     "SNPA",
+    "DictSep",
 ]

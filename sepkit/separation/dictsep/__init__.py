@@ -2,8 +2,14 @@
 
 This subpackage implements the building blocks of the harmonic dictionary separator of
 Schulze & King (EURASIP J. Audio Speech Music Process. 2021:6), after the public Musisep
-code (``notes/dictsep.md``). The separator itself (linear spectra of the tones, masks,
-resynthesis, seed selection) is not here yet; what exists:
+code (``notes/dictsep.md``):
+
+- :class:`DictSep` (:mod:`~sepkit.separation.dictsep.separator`): the separator (learning,
+  blind seed choice, pursuit, linear spectra, masks, resynthesis) and :meth:`DictSep.fit`;
+- :class:`Dictionary` (:mod:`~sepkit.separation.dictsep.dictionary`): a learned dictionary
+  with its analysis settings, saved and loaded as ``.npz``;
+
+and its building blocks:
 
 - :mod:`~sepkit.separation.dictsep.frontend`: the Gaussian-window STFT
   (:func:`gaussian_stft`) and its least-squares inverse (:func:`gaussian_istft`);
@@ -23,13 +29,19 @@ Shapes follow the notes: a magnitude spectrogram is ``(H, n_frames)`` (mono), a 
 spectrogram ``(M, n_frames)``, a dictionary ``(K, C)`` (harmonics x instruments).
 """
 
+from .dictionary import Dictionary
 from .frontend import gaussian_istft, gaussian_stft, gaussian_window, peak_sigma
 from .logspect import log_axis_lambda, log_frequencies, log_spectrogram
 from .learning import random_dictionary, train_dictionaries
 from .pursuit import build_templates, pursue_frames
+from .separator import DictSep, linear_spectra, ratio_masks
 from .synthetic import synthetic_parts
 
 __all__ = [
+    "DictSep",
+    "Dictionary",
+    "linear_spectra",
+    "ratio_masks",
     "gaussian_stft",
     "gaussian_istft",
     "gaussian_window",

@@ -275,11 +275,20 @@ def train_dictionaries(
         raise SeparationError(f"beta must be in (0, 1], got {beta!r}")
     if not fmin < fmax:
         raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
-    K, I = ints["harmonics"], ints["n_inst"]
+    children = _rng(seed).spawn(ints["num_dicts"])
+    return _train_streams(Y, ints["n_inst"], children, ints["harmonics"], ints["runs"], ints["lifetime"],
+                          ints["tone_num"], floats, ints["fit_iter"], float(ftol), float(gtol))
+
+
+def _train_streams(Y, I, children, K, n_runs, lifetime, tone_num, floats, fit_iter, ftol, gtol):
+    """Train one dictionary per generator of ``children`` (validated inputs; seeds in parallel).
+
+    Dictionary ``r`` depends only on ``children[r]``, so training the streams in groups gives
+    the same dictionaries as training them together.
+    """
     C = 2 * I
-    S, n_runs = ints["num_dicts"], ints["runs"]
+    S = len(children)
     n_renewals = n_runs // lifetime
-    children = _rng(seed).spawn(S)
     D0 = np.empty((S, K, C))
     frames = np.empty((S, n_runs), dtype=np.int64)
     renew_exp = np.empty((S, max(n_renewals, 1), I))
@@ -296,8 +305,8 @@ def train_dictionaries(
     losses = np.zeros(S)
     lam = log_axis_lambda(Y.shape[0], floats["fmin"], floats["fmax"])
     _train_many(Y, D0, frames, renew_exp, renew_unif, I, int(lifetime), lam,
-                floats["sigmas"] / math.pi, ints["tone_num"], floats["beta"], floats["p"],
-                floats["q"], ints["fit_iter"], float(ftol), float(gtol), floats["lr"], 0.9,
+                floats["sigmas"] / math.pi, tone_num, floats["beta"], floats["p"],
+                floats["q"], fit_iter, ftol, gtol, floats["lr"], 0.9,
                 0.999, 1e-8, amps, cnt, losses)
     dicts = np.empty((S, K, I))
     for r in range(S):
