@@ -368,6 +368,9 @@ def _demo_duet(out) -> None:
     from .separation import NMF, SNPA, MixAsEstimate
 
     mix, sources = load_example(sources=("violin", "clarinet"))
+    short = mix.truncate(mix.sample_rate)  # warm-up (numba compilation)
+    NMF(short, 2, n_components=4, n_iter=2, seed=0)()
+    SNPA(short, 2, n_components=4, refine_iter=2, seed=0)()
     rows = [
         ("NMF score-informed", lambda: NMF(mix, score=load_example_notes(list(sources)), n_iter=100, seed=0)(), False),
         ("NMF blind (16 comp., MFCC)", lambda: NMF(mix, 2, n_iter=100, seed=0)(), True),
@@ -388,6 +391,11 @@ def _demo_drums(out) -> None:
     from .separation import NMF, NMFD, MixAsEstimate
 
     mix, sources, onsets, samples = load_drum_example()
+    # warm-up (numba compilation) on one sample per drum and a short excerpt
+    short = mix.truncate(mix.sample_rate // 2)
+    warm = NMFD.templates_from_samples({k: v[:1] for k, v in samples.items()}, seed=0)
+    NMFD(short, templates=warm, activations={k: t[t < 0.4] for k, t in onsets.items()}, seed=0)()
+    NMFD(short, num_components=3, seed=0)()
     start = time.perf_counter()
     templates = NMFD.templates_from_samples(samples, seed=0)
     learn = time.perf_counter() - start
