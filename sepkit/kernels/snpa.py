@@ -355,16 +355,5 @@ def xray_scores(a, BT, QT, S, out):
     out : numpy.ndarray, shape (n,)
         Output.
     """
-    n, k = BT.shape
-    for j in range(n):
-        lin = 0.0
-        quad = 0.0
-        for i in range(k):
-            b = BT[j, i]
-            lin += b * QT[j, i]
-            g = 0.0
-            for l in range(k):
-                g += S[i, l] * BT[j, l]
-            quad += b * g
-        r = a[j] - 2.0 * lin + quad
-        out[j] = max(0.0, r)
+    # the same quadratic form as the residual norms, with (b_j, q_j, S) for (h_j, b_j, G)
+    residual_norms(a, BT, QT, S, out)

@@ -998,6 +998,25 @@ def _solve3(M, rhs, frozen):
 
 
 @numba.njit(cache=True)
+def _flag_neighbours(mu, order, pos, low, high, flags):
+    """Flag the peaks next to sorted position ``pos`` whose position lies in ``(low, high)``.
+
+    ``order`` (n,) sorts the peaks by their position ``mu`` (n,); the scan walks outwards
+    from ``pos`` in both directions and stops at the first peak out of range. ``flags``
+    (n,) of bool is set in place.
+    """
+    n = order.shape[0]
+    j = pos - 1
+    while j >= 0 and mu[order[j]] > low:
+        flags[order[j]] = True
+        j -= 1
+    j = pos + 1
+    while j < n and mu[order[j]] < high:
+        flags[order[j]] = True
+        j += 1
+
+
+@numba.njit(cache=True)
 def fit_peaks_local(y, a, mu, sig, dirty, sig_lo, sig_hi, max_sweeps, ftol, gtol):
     """Least-squares refit of single Gaussian peaks by local Levenberg-Marquardt steps.
 
@@ -1061,15 +1080,7 @@ def fit_peaks_local(y, a, mu, sig, dirty, sig_lo, sig_hi, max_sweeps, ftol, gtol
     for k in range(n):
         if dirty[k]:
             active[k] = True
-            rk = rank[k]
-            j = rk - 1
-            while j >= 0 and mu[order[j]] > mu[k] - reach:
-                active[order[j]] = True
-                j -= 1
-            j = rk + 1
-            while j < n and mu[order[j]] < mu[k] + reach:
-                active[order[j]] = True
-                j += 1
+            _flag_neighbours(mu, order, rank[k], mu[k] - reach, mu[k] + reach, active)
     for sweep in range(max_sweeps):
         E_start = E
         any_active = False
@@ -1164,14 +1175,7 @@ def fit_peaks_local(y, a, mu, sig, dirty, sig_lo, sig_hi, max_sweeps, ftol, gtol
                 lam_k[k] *= 10.0
             if accepted:
                 nxt[k] = True
-                j = jr - 1
-                while j >= 0 and mu[order[j]] > mu[k] - reach:
-                    nxt[order[j]] = True
-                    j -= 1
-                j = jr + 1
-                while j < n and mu[order[j]] < mu[k] + reach:
-                    nxt[order[j]] = True
-                    j += 1
+                _flag_neighbours(mu, order, jr, mu[k] - reach, mu[k] + reach, nxt)
         active[:] = nxt
         if not any_active or E_start - E <= ftol * max(E_start, 1.0):
             break

@@ -29,6 +29,7 @@ __all__ = [
     "validate_alpha",
     "validate_groups",
     "grouped_models",
+    "side_by_side_magnitude",
     "validate_int",
     "validate_nonneg",
     "validate_seed",
@@ -107,6 +108,24 @@ def validate_groups(groups, n_components: int, num_sources: int) -> np.ndarray:
     if empty:
         raise SeparationError(f"sources {empty} received no component; every source needs at least one")
     return g.astype(np.int64)
+
+
+def side_by_side_magnitude(signal, params) -> np.ndarray:
+    """``|X|`` of a signal with its channels side by side: ``V[:, c * N + n] = |X[:, n, c]|``.
+
+    Parameters
+    ----------
+    signal : AudioSignal
+    params : STFTParams
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_freq, n_channels * n_frames)
+        A new, C-contiguous array.
+    """
+    X = signal.stft(params)
+    F, N, C = X.shape
+    return np.ascontiguousarray(np.abs(X).reshape(F, N * C, order="F"))
 
 
 def grouped_models(W: np.ndarray, H: np.ndarray, groups: np.ndarray, num_sources: int) -> np.ndarray:
@@ -200,9 +219,7 @@ class ComponentSeparationBase(MaskSeparationBase):
         SeparationError
             If the mixture has zero energy (nothing to decompose).
         """
-        X = self.audio_signal.stft(self.stft_params)
-        F, N, C = X.shape
-        V = np.ascontiguousarray(np.abs(X).reshape(F, N * C, order="F"))
+        V = side_by_side_magnitude(self.audio_signal, self.stft_params)
         if not V.any():
             raise SeparationError(
                 f"the mixture {self.audio_signal!r} has zero energy: there is nothing to separate"

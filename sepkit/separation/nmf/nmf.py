@@ -12,6 +12,7 @@ from ..base import validate_stft_params
 from .base import (
     ComponentSeparationBase,
     grouped_models,
+    side_by_side_magnitude,
     validate_beta,
     validate_groups,
     validate_int,
@@ -28,13 +29,6 @@ COMPONENTS_PER_SOURCE = 8
 OTHER_LABEL = "other"
 #: Median-filter length (bins and frames) of the HPSS behind ``grouping='percussiveness'``.
 HPSS_KERNEL = 17
-
-
-def _spectrogram(signal: AudioSignal, params) -> np.ndarray:
-    """``|X|`` of a signal with the channels side by side, shape (F, C * N)."""
-    X = signal.stft(params)
-    F, N, C = X.shape
-    return np.abs(X).reshape(F, N * C, order="F")
 
 
 def _fixed_template_nmf(V, W_fixed, n_free, beta, n_iter, rng):
@@ -453,7 +447,7 @@ class NMF(ComponentSeparationBase):
             )
         beta = validate_beta(beta)
         n_iter = validate_int("n_iter", n_iter, 0)
-        rng = np.random.default_rng(validate_seed(seed)) if not isinstance(seed, np.random.Generator) else seed
+        rng = np.random.default_rng(validate_seed(seed))  # a Generator is used as is
         lists = {}
         for label, sigs in sources.items():
             sigs = [sigs] if isinstance(sigs, AudioSignal) else sigs
@@ -473,7 +467,7 @@ class NMF(ComponentSeparationBase):
         for label, sigs in lists.items():
             k = n_components.get(label) if isinstance(n_components, dict) else n_components
             k = validate_int(f"n_components for {label!r}", k, 1)
-            V = np.hstack([_spectrogram(s, params) for s in sigs])
+            V = np.hstack([side_by_side_magnitude(s, params) for s in sigs])
             if not V.any():
                 raise SeparationError(f"the recordings of {label!r} have zero energy: nothing to learn")
             W, _, _ = _nmf(V, k, beta=beta, n_iter=n_iter, init="nndsvda" if k <= min(V.shape) else "random", seed=rng)
@@ -482,7 +476,7 @@ class NMF(ComponentSeparationBase):
 
     # ------------------------------------------------------------------ run
     def _rng(self):
-        return self.seed if isinstance(self.seed, np.random.Generator) else np.random.default_rng(self.seed)
+        return np.random.default_rng(self.seed)  # a Generator is used as is
 
     def _init_arrays(self, V, K, rng):
         """(W0, H0) for the blind mode from ``init``."""
@@ -500,7 +494,7 @@ class NMF(ComponentSeparationBase):
         K = self.n_components
         target = V
         if self.grouping == "percussiveness":
-            target = self._stacked_hpss()
+            target = self._stacked_hpss(V)
         init = self._init_arrays(target, K, rng)
         try:
             W, H, costs = _nmf(target, K, beta=self.beta, n_iter=self.n_iter, init=init, seed=rng)
@@ -514,8 +508,8 @@ class NMF(ComponentSeparationBase):
             W = W[:F] + W[F:]
         return W, H, costs, groups
 
-    def _stacked_hpss(self) -> np.ndarray:
-        """``[percussive; harmonic]`` magnitudes (2F, C * N) from median-filter HPSS per channel.
+    def _stacked_hpss(self, V) -> np.ndarray:
+        """``[percussive; harmonic]`` magnitudes (2F, C * N) of V (F, C * N) by median-filter HPSS per channel.
 
         Fitzgerald (2010): the harmonic part is ``|X|`` median-filtered along time, the
         percussive part along frequency (17 bins / frames); ``|X|`` is split between them
@@ -524,11 +518,10 @@ class NMF(ComponentSeparationBase):
         """
         from scipy.ndimage import median_filter
 
-        X = np.abs(self.audio_signal.stft(self.stft_params))
-        F, N, C = X.shape
+        F, N, C = self._shape
         out = np.empty((2 * F, N * C))
         for c in range(C):
-            mag = np.ascontiguousarray(X[:, :, c])
+            mag = V[:, c * N : (c + 1) * N]
             harm = median_filter(mag, size=(1, HPSS_KERNEL), mode="reflect")
             perc = median_filter(mag, size=(HPSS_KERNEL, 1), mode="reflect")
             p2, h2 = perc * perc, harm * harm

@@ -459,7 +459,7 @@ class NMFD(ComponentSeparationBase):
         T = validate_int("num_template_frames", num_template_frames)
         n_iter = validate_int("n_iter", n_iter, 0)
         seed = validate_seed(seed)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = np.random.default_rng(seed)  # a Generator is used as is
         if stft_params is not None and not isinstance(stft_params, STFTParams):
             raise SeparationError(f"stft_params must be an STFTParams or None, got {stft_params!r}")
         rate = None if sample_rate is None else validate_int("sample_rate", sample_rate)

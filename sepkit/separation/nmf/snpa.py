@@ -166,7 +166,7 @@ class SNPA(NMF):
 
     def _blind(self, V, rng):
         F = V.shape[0]
-        target = self._stacked_hpss() if self.grouping == "percussiveness" else V
+        target = self._stacked_hpss(V) if self.grouping == "percussiveness" else V
         K = self.n_components
         W, H, self.indices = separable_init(target, K, self.variant, floor=self.refine_iter > 0)
         if self.refine_iter:
