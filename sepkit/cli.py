@@ -363,24 +363,28 @@ def _print_rows(title, sources, rows, out, folder) -> None:
 
 
 def _demo_duet(out) -> None:
-    """Blind NMF-family methods on two voices (blind grouping of four voices fails)."""
+    """Blind methods on two voices: DictSep and the NMF family (blind grouping of four voices fails)."""
     from .datasets import load_example, load_example_notes
-    from .separation import NMF, SNPA, MixAsEstimate
+    from .separation import NMF, SNPA, DictSep, MixAsEstimate
 
     mix, sources = load_example(sources=("violin", "clarinet"))
     short = mix.truncate(mix.sample_rate)  # warm-up (numba compilation)
     NMF(short, 2, n_components=4, n_iter=2, seed=0)()
     SNPA(short, 2, n_components=4, refine_iter=2, seed=0)()
+    DictSep(short, 2, runs=20, lifetime=20, num_dicts=2, mode="fast", seed=0, verbose=False)()
     rows = [
         ("NMF score-informed", lambda: NMF(mix, score=load_example_notes(list(sources)), n_iter=100, seed=0)(), False),
+        ("DictSep blind (fast, 4 x 2000 steps)",
+         lambda: DictSep(mix, 2, runs=2000, num_dicts=4, mode="fast", seed=0, verbose=False)(), True),
         ("NMF blind (16 comp., MFCC)", lambda: NMF(mix, 2, n_iter=100, seed=0)(), True),
         ("SNPA + 100 NMF it.", lambda: SNPA(mix, 2, refine_iter=100, seed=0)(), True),
         ("MixAsEstimate", lambda: MixAsEstimate(mix, 2)(), False),
     ]
     title = (
         "\nTwo voices (violin + clarinet) of the same excerpt. Blind methods know nothing of the\n"
-        "instruments: their estimates are matched to the sources by the best assignment. (On all\n"
-        "four voices blind grouping fails: it scores below MixAsEstimate.) SI-SDR in dB:\n"
+        "instruments: their estimates are matched to the sources by the best assignment. DictSep\n"
+        "learns a harmonic dictionary from the mixture (4 seeds, the lowest pursuit loss kept).\n"
+        "(On all four voices the blind methods score at or below MixAsEstimate.) SI-SDR in dB:\n"
     )
     _print_rows(title, sources, rows, out, "duet")
 

@@ -114,7 +114,8 @@ def test_demo_prints_every_method_and_writes_only_with_out(tmp_path, capsys, mon
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     text = capsys.readouterr().out
-    for name in ("IdealMask ibm", "IdealMask irm-psa", "WienerFilter on ibm", "MixAsEstimate", "HighLowPassFilter"):
+    for name in ("IdealMask ibm", "IdealMask irm-psa", "WienerFilter on ibm", "MixAsEstimate", "HighLowPassFilter",
+                 "DictSep blind", "NMFD one-shot templates"):
         assert name in text
     assert os.listdir(tmp_path) == []
     rows = [line.split() for line in text.splitlines() if line.startswith("IdealMask ibm ")]

@@ -29,6 +29,8 @@ _FORMAT = "sepkit.dictsep.Dictionary"
 _VERSION = 1
 _FLOATS = ("sigmas", "fmin", "fmax", "p", "q", "b_max")
 _INTS = ("sample_rate", "height", "hop", "n_bins")
+#: The log-frequency spectrograms a dictionary can belong to.
+SPECT_METHODS = ("pursuit", "mel")
 
 
 def _int(name, value, minimum):
@@ -70,6 +72,9 @@ class Dictionary:
         Partial-addition and loss compression exponents.
     b_max : float
         Upper bound of the inharmonicity.
+    spect_method : {'pursuit', 'mel'}
+        The log-frequency spectrogram the dictionary was learned on (see
+        :class:`~sepkit.separation.dictsep.DictSep`); tones are wider on the ``'mel'`` axis.
     labels : sequence of str, optional
         One name per instrument; default ``'source_0'``, ``'source_1'``, ...
     loss : float, optional
@@ -93,7 +98,7 @@ class Dictionary:
 
     def __init__(self, values, sample_rate, *, height=SPECT_HEIGHT, hop=HOP, sigmas=SIGMAS,
                  n_bins=LOG_BINS, fmin=FMIN, fmax=FMAX, p=1.0, q=0.5, b_max=B_MAX,
-                 labels=None, loss=None):
+                 spect_method="pursuit", labels=None, loss=None):
         arr = np.asarray(values)
         if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1 or arr.dtype.kind not in "biuf":
             raise SeparationError(
@@ -122,6 +127,9 @@ class Dictionary:
         self.p = _pos("p", p)
         self.q = _pos("q", q)
         self.b_max = _pos("b_max", b_max)
+        if not (isinstance(spect_method, str) and spect_method in SPECT_METHODS):
+            raise SeparationError(f"spect_method must be 'pursuit' or 'mel', got {spect_method!r}")
+        self.spect_method = str(spect_method)
         if labels is None:
             labels = [f"source_{j}" for j in range(arr.shape[1])]
         labels = [str(label) for label in labels]
@@ -152,8 +160,14 @@ class Dictionary:
     def metadata(self) -> dict:
         """The analysis settings and tone model constants, as a dict of plain numbers."""
         out = {name: getattr(self, name) for name in _INTS + _FLOATS}
+        out["spect_method"] = self.spect_method
         out["harmonics"] = self.harmonics
         return out
+
+    def with_labels(self, labels) -> "Dictionary":
+        """The same dictionary and settings with other column labels (e.g. after matching sources)."""
+        settings = {name: value for name, value in self.metadata().items() if name != "harmonics"}
+        return Dictionary(self._values, labels=labels, loss=self.loss, **settings)
 
     def check_sample_rate(self, sample_rate: int) -> None:
         """Raise :class:`~sepkit.core.errors.SeparationError` unless ``sample_rate`` is the dictionary's."""
@@ -187,6 +201,7 @@ class Dictionary:
             loss=np.asarray(np.nan if self.loss is None else self.loss),
             format=np.asarray(_FORMAT),
             version=np.asarray(_VERSION),
+            spect_method=np.asarray(self.spect_method),
             **fields,
         )
         return path
@@ -217,6 +232,7 @@ class Dictionary:
         loss = float(content["loss"]) if "loss" in content else math.nan
         kwargs = {name: int(content[name]) for name in _INTS}
         kwargs.update({name: float(content[name]) for name in _FLOATS})
+        kwargs["spect_method"] = str(content.get("spect_method", "pursuit"))  # files from before the mel variant
         return cls(content["values"], labels=[str(s) for s in content["labels"]],
                    loss=None if math.isnan(loss) else loss, **kwargs)
 

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.fft
 
 from ...core.errors import SeparationError
-from ...kernels.stft import windowed_frames, windowed_overlap_add
+from ...kernels.stft import windowed_overlap_add
 
 __all__ = [
     "SPECT_HEIGHT",
@@ -45,6 +45,8 @@ SPECT_HEIGHT = 6144
 HOP = 256
 #: Default ratio of half the window length to the window's standard deviation.
 SIGMAS = 6.0
+#: Frames transformed at once (bounds the memory of the STFT and its inverse).
+BLOCK = 256
 
 
 def _check_int(name, value, minimum):
@@ -144,13 +146,54 @@ def gaussian_stft(
     hop = _check_int("hop", hop, 1)
     arr = _as_audio(audio)
     window = gaussian_window(height, sigmas)
-    audio2 = np.ascontiguousarray(arr[None, :] if arr.ndim == 1 else arr)
+    audio2 = arr[None, :] if arr.ndim == 1 else arr
     n_frames = num_frames(audio2.shape[1], hop)
-    frames = np.empty((audio2.shape[0], n_frames, 2 * height))
-    windowed_frames(audio2, window, hop, frames)
-    spec = scipy.fft.rfft(frames, axis=-1)[..., :height]  # (C, T, H)
-    spec = np.transpose(spec, (2, 1, 0))  # (H, T, C)
+    # centred frames: frame t covers padded[:, t*hop : t*hop + 2H]
+    padded = np.pad(audio2, ((0, 0), (height, height + hop)))
+    views = np.lib.stride_tricks.sliding_window_view(padded, 2 * height, axis=-1)[:, ::hop]
+    spec = np.empty((height, n_frames, audio2.shape[0]), dtype=np.complex128)
+    for start in range(0, n_frames, BLOCK):  # blocks of frames: no (n_frames, 2H) array at once
+        stop = min(start + BLOCK, n_frames)
+        block = scipy.fft.rfft(views[:, start:stop] * window, axis=-1)  # (C, B, H + 1)
+        spec[:, start:stop, :] = np.transpose(block[:, :, :height], (2, 1, 0))
     return spec[:, :, 0] if arr.ndim == 1 else spec
+
+
+class OverlapAdd:
+    """Least-squares overlap-add of :func:`gaussian_istft`, fed block by block of frames.
+
+    ``add(spec_block, start)`` adds the frames ``start .. start + B - 1`` (a complex block of
+    shape ``(H, B, n_channels)``); :meth:`result` divides by the summed squared window and
+    crops to ``length``. Adding the blocks of a spectrogram in any split gives
+    :func:`gaussian_istft` of the whole; memory is the output plus one block.
+    """
+
+    def __init__(self, n_channels: int, length: int, height: int = SPECT_HEIGHT, hop: int = HOP,
+                 sigmas: float = SIGMAS):
+        self.height = _check_int("height", height, 2)
+        self.hop = _check_int("hop", hop, 1)
+        self.length = _check_int("length", length, 1)
+        self.n_frames = num_frames(self.length, self.hop)
+        self.window = gaussian_window(self.height, sigmas)
+        total = (self.n_frames - 1) * self.hop + 2 * self.height
+        self.out = np.zeros((int(n_channels), total))
+        self.weight = np.zeros(total)
+
+    def add(self, spec_block, start: int) -> None:
+        """Add the frames ``start .. start + spec_block.shape[1] - 1`` (complex, ``(H, B, n_channels)``)."""
+        height = self.height
+        full = np.zeros((spec_block.shape[2], spec_block.shape[1], height + 1), dtype=np.complex128)
+        full[:, :, :height] = np.transpose(spec_block, (2, 1, 0))
+        frames = np.ascontiguousarray(scipy.fft.irfft(full, n=2 * height, axis=-1))
+        offset = start * self.hop
+        windowed_overlap_add(frames, self.window, self.hop, self.out[:, offset:], self.weight[offset:])
+
+    def result(self) -> np.ndarray:
+        """The signal, shape ``(n_channels, length)`` (0 where no frame reaches)."""
+        out = self.out[:, self.height : self.height + self.length]
+        weight = self.weight[self.height : self.height + self.length]
+        tiny = np.finfo(np.float64).tiny
+        return np.where(weight > tiny, out / np.maximum(weight, tiny), 0.0)
 
 
 def gaussian_istft(spec, length: int, hop: int = HOP, sigmas: float = SIGMAS) -> np.ndarray:
@@ -195,17 +238,8 @@ def gaussian_istft(spec, length: int, hop: int = HOP, sigmas: float = SIGMAS) ->
             f"{num_frames(length, hop)}"
         )
     spec3 = spec[:, :, None] if spec.ndim == 2 else spec
-    n_fft = 2 * height
-    window = gaussian_window(height, sigmas)
-    full = np.zeros((spec3.shape[2], n_frames, height + 1), dtype=np.complex128)
-    full[:, :, :height] = np.transpose(spec3, (2, 1, 0))
-    frames = np.ascontiguousarray(scipy.fft.irfft(full, n=n_fft, axis=-1))
-    total = (n_frames - 1) * hop + n_fft
-    out = np.zeros((spec3.shape[2], total))
-    weight = np.zeros(total)
-    windowed_overlap_add(frames, window, hop, out, weight)
-    out = out[:, height : height + length]
-    weight = weight[height : height + length]
-    tiny = np.finfo(np.float64).tiny
-    out = np.where(weight > tiny, out / np.maximum(weight, tiny), 0.0)
+    acc = OverlapAdd(spec3.shape[2], length, height, hop, sigmas)
+    for start in range(0, n_frames, BLOCK):
+        acc.add(spec3[:, start : start + BLOCK], start)
+    out = acc.result()
     return out[0] if spec.ndim == 2 else out

@@ -31,9 +31,9 @@ import numpy as np
 
 from ...core.errors import SeparationError
 from .frontend import SIGMAS
-from .kernels import grad_dict_log
+from .kernels import fft_twiddles, grad_dict_log, template_spectra
 from .logspect import FMAX, FMIN, log_axis_lambda
-from .pursuit import _templates, pursue_tones
+from .pursuit import _pursue, _templates
 
 __all__ = ["random_dictionary", "adam_b_step", "train_dictionaries"]
 
@@ -134,28 +134,36 @@ def adam_b_step(D, grad, m, v, t, lr, beta1, beta2, eps):
 @numba.njit(cache=True)
 def _train_one(Y, D, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, tone_num,
                beta, p, q, fit_iter, ftol, gtol, lr, beta1, beta2, eps, amps, cnt):
+    """Train one dictionary; ``frames`` (n_steps, batch) holds the frames of every step."""
     K, C = D.shape
     m_len = Y.shape[0]
     mom = np.zeros((K, C))
     v = np.zeros(C)
     t = np.zeros(C, dtype=np.int64)
     grad = np.zeros((K, C))
+    grad_frame = np.zeros((K, C))
     R = np.empty(m_len)
+    y = np.empty(m_len)
     max_iter = 2 * tone_num * C
     n_renew = C - n_keep
     renewal = 0
     loss_sum = 0.0
+    use_fft = (m_len & (m_len - 1)) == 0 and m_len >= 2
+    tw = fft_twiddles(2 * m_len if use_fft else 2)
     for step in range(1, frames.shape[0] + 1):
-        y = np.empty(m_len)  # a C-ordered copy (a strided view would slow every kernel)
-        y[:] = Y[:, frames[step - 1]]
         templates = _templates(D, m_len, lam, s0, q)
-        a, mu, sig, b, cls = pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta,
-                                          p, q, fit_iter, ftol, gtol)
-        for j in range(a.shape[0]):
-            amps[cls[j]] += a[j]
+        spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)
+        grad[:, :] = 0.0
+        for j in range(frames.shape[1]):  # a mini-batch: one set of templates, summed gradients
+            y[:] = Y[:, frames[step - 1, j]]  # a C-ordered copy (a strided view would slow every kernel)
+            a, mu, sig, b, cls = _pursue(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num,
+                                         max_iter, beta, p, q, fit_iter, ftol, gtol)
+            for k in range(a.shape[0]):
+                amps[cls[k]] += a[k]
+            loss_sum += grad_dict_log(y, a, mu, sig, b, cls, D, lam, p, q, R, grad_frame)
+            grad += grad_frame
         for i in range(C):
             cnt[i] += 1
-        loss_sum += grad_dict_log(y, a, mu, sig, b, cls, D, lam, p, q, R, grad)
         adam_b_step(D, grad, mom, v, t, lr, beta1, beta2, eps)
         if step % lifetime == 0:
             score = np.empty(C)
@@ -211,6 +219,8 @@ def train_dictionaries(
     fit_iter: int = 100,
     ftol: float = 2.220446049250313e-09,
     gtol: float = 1e-5,
+    batch_size: int = 1,
+    sampling: str = "uniform",
 ):
     """Learn ``num_dicts`` dictionaries from a log spectrogram, seeds in parallel.
 
@@ -238,6 +248,18 @@ def train_dictionaries(
         Pursuit settings, as in :func:`~sepkit.separation.dictsep.pursuit.pursue_frames`.
     lr : float
         Adam step size (Musisep: 1e-3; ``beta1 = 0.9``, ``beta2 = 0.999``, ``eps = 1e-8``).
+    batch_size : int
+        Frames per Adam step (Musisep: 1); their gradients are summed and the templates are
+        built once per step. ``runs`` and ``lifetime`` count steps.
+    sampling : {'uniform', 'energy'}
+        How frames are drawn: uniformly (Musisep, silent frames included), or with
+        probability proportional to ``sum_x Y[x, t]^(2q)`` (the frame's energy in the
+        q-domain of the loss; silent frames are never drawn).
+
+        On the chorale duet (2000 steps, six seeds) neither option beat the original's
+        uniform single-frame steps: mean SI-SDR 7.3 dB uniform, 3.0 dB energy-weighted,
+        0.0 dB with batches of 4 at the same number of frames; so :class:`DictSep` keeps
+        Musisep's choice in both modes.
 
     Returns
     -------
@@ -255,7 +277,7 @@ def train_dictionaries(
     ints = {}
     for name, value, low in (("n_inst", n_inst, 1), ("runs", runs, 1), ("lifetime", lifetime, 2),
                              ("num_dicts", num_dicts, 1), ("harmonics", harmonics, 1),
-                             ("tone_num", tone_num, 1), ("fit_iter", fit_iter, 1)):
+                             ("tone_num", tone_num, 1), ("fit_iter", fit_iter, 1), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
             raise SeparationError(f"{name} must be an integer >= {low}, got {value!r}")
         ints[name] = int(value)
@@ -275,27 +297,46 @@ def train_dictionaries(
         raise SeparationError(f"beta must be in (0, 1], got {beta!r}")
     if not fmin < fmax:
         raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
+    if sampling not in ("uniform", "energy"):
+        raise SeparationError(f"sampling must be 'uniform' or 'energy', got {sampling!r}")
+    weights = None
+    if sampling == "energy":
+        energy = (Y ** (2 * floats["q"])).sum(axis=0)
+        if not energy.sum() > 0:
+            raise SeparationError("sampling='energy' needs a frame with energy, but Y is all zero")
+        weights = energy / energy.sum()
     children = _rng(seed).spawn(ints["num_dicts"])
     return _train_streams(Y, ints["n_inst"], children, ints["harmonics"], ints["runs"], ints["lifetime"],
-                          ints["tone_num"], floats, ints["fit_iter"], float(ftol), float(gtol))
+                          ints["tone_num"], floats, ints["fit_iter"], float(ftol), float(gtol),
+                          ints["batch_size"], weights)
 
 
-def _train_streams(Y, I, children, K, n_runs, lifetime, tone_num, floats, fit_iter, ftol, gtol):
+def _frame_draws(rng, n_frames, n_steps, batch_size, weights):
+    """Frame indices ``(n_steps, batch_size)``: uniform (Musisep's ``randint``) or by ``weights``."""
+    if weights is None:
+        return rng.integers(0, n_frames, n_steps * batch_size).reshape(n_steps, batch_size)
+    return rng.choice(n_frames, size=(n_steps, batch_size), p=weights)
+
+
+def _train_streams(Y, I, children, K, n_runs, lifetime, tone_num, floats, fit_iter, ftol, gtol,
+                   batch_size=1, weights=None):
     """Train one dictionary per generator of ``children`` (validated inputs; seeds in parallel).
 
     Dictionary ``r`` depends only on ``children[r]``, so training the streams in groups gives
-    the same dictionaries as training them together.
+    the same dictionaries as training them together. ``n_runs`` and ``lifetime`` count Adam
+    steps of ``batch_size`` frames each; ``weights`` (n_frames,), summing to 1, are the
+    frame-sampling probabilities (None: uniform).
     """
     C = 2 * I
     S = len(children)
     n_renewals = n_runs // lifetime
     D0 = np.empty((S, K, C))
-    frames = np.empty((S, n_runs), dtype=np.int64)
+    frames = np.empty((S, n_runs, batch_size), dtype=np.int64)
     renew_exp = np.empty((S, max(n_renewals, 1), I))
     renew_unif = np.empty((S, max(n_renewals, 1), K, I))
     for r, rng in enumerate(children):
         D0[r] = random_dictionary(K, C, rng)
-        frames[r] = rng.integers(0, Y.shape[1], n_runs)
+        frames[r] = _frame_draws(rng, Y.shape[1], n_runs, batch_size, weights)
         for j in range(n_renewals):
             for c in range(I):
                 renew_exp[r, j, c] = rng.pareto(0.5)

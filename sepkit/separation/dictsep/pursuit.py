@@ -150,6 +150,17 @@ def pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_i
     cls : numpy.ndarray, shape (n_tones,), int64
         Instrument of each tone.
     """
+    use_fft = templates.shape[0] == 2 * y.shape[0] and (y.shape[0] & (y.shape[0] - 1)) == 0 and y.shape[0] >= 2
+    tw = fft_twiddles(templates.shape[0] if use_fft else 2)
+    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)
+    return _pursue(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num, max_iter, beta, p, q,
+                   fit_iter, ftol, gtol)
+
+
+@numba.njit(cache=True)
+def _pursue(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num, max_iter, beta, p, q, fit_iter,
+            ftol, gtol):
+    """:func:`pursue_tones` with the templates' FFTs given (computed once per dictionary)."""
     m = y.shape[0]
     C = D.shape[1]
     cap = tone_num * C + 1
@@ -168,9 +179,6 @@ def pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_i
     n = 0
     sig_lo = 0.8 * s0
     sig_hi = 1.5 * s0
-    use_fft = templates.shape[0] == 2 * m and (m & (m - 1)) == 0 and m >= 2
-    tw = fft_twiddles(2 * m if use_fft else 2)
-    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)
     for it in range(max_iter):
         if use_fft:
             k, i, c = best_match_fft(r, spectra, norms2, tw)
@@ -226,11 +234,15 @@ def pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_i
 @numba.njit(cache=True, parallel=True)
 def _pursue_frames(Y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_iter, ftol, gtol,
                    A, MU, SIG, B, CLS):
+    m = Y.shape[0]
+    use_fft = templates.shape[0] == 2 * m and (m & (m - 1)) == 0 and m >= 2
+    tw = fft_twiddles(2 * m if use_fft else 2)
+    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)  # once, not per frame
     for t in numba.prange(Y.shape[1]):
-        y = np.empty(Y.shape[0])  # a C-ordered copy of the frame
+        y = np.empty(m)  # a C-ordered copy of the frame
         y[:] = Y[:, t]
-        a, mu, sig, b, cls = pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta,
-                                          p, q, fit_iter, ftol, gtol)
+        a, mu, sig, b, cls = _pursue(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num, max_iter,
+                                     beta, p, q, fit_iter, ftol, gtol)
         for j in range(a.shape[0]):
             A[t, j] = a[j]
             MU[t, j] = mu[j]

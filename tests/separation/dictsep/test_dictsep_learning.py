@@ -92,9 +92,46 @@ def test_training_learns_the_two_instruments():
     np.testing.assert_array_equal(dicts, again)
 
 
+def test_batch_of_identical_frames_equals_single_frame_steps():
+    # every frame the same: a batch of 3 sums three equal gradients, and Adam's step is
+    # invariant to the gradient's scale (up to eps = 1e-8), so the dictionaries agree (one
+    # renewal, at the last step: the returned survivors do not depend on its random draws)
+    Y, _ = _two_instrument_frames(n_frames=1)
+    Y3 = np.repeat(Y, 3, axis=1)
+    single, _ = train_dictionaries(Y, 2, runs=40, lifetime=40, num_dicts=1, seed=1)
+    batched, _ = train_dictionaries(Y3, 2, runs=40, lifetime=40, num_dicts=1, seed=1, batch_size=3)
+    assert np.abs(single - batched).max() < 1e-6
+    assert not np.array_equal(single, random_dictionary(25, 4, seed=np.random.default_rng(1).spawn(1)[0])[:, :2])
+
+
+def test_frame_draws_follow_the_weights():
+    from sepkit.separation.dictsep.learning import _frame_draws
+
+    w = np.array([0.0, 0.25, 0.0, 0.75])
+    draws = _frame_draws(np.random.default_rng(0), 4, 4000, 2, w)
+    assert draws.shape == (4000, 2)
+    counts = np.bincount(draws.ravel(), minlength=4) / draws.size
+    assert counts[0] == 0 and counts[2] == 0
+    assert abs(counts[3] - 0.75) < 0.02
+    # uniform draws keep Musisep's order of random numbers: one integer per step
+    np.testing.assert_array_equal(_frame_draws(np.random.default_rng(5), 7, 9, 1, None)[:, 0],
+                                  np.random.default_rng(5).integers(0, 7, 9))
+
+
+def test_energy_sampling_skips_silent_frames():
+    Y, _ = _two_instrument_frames(n_frames=4)
+    Y[:, [0, 2]] = 0.0
+    dicts, losses = train_dictionaries(Y, 2, runs=20, lifetime=10, num_dicts=1, seed=0, sampling="energy")
+    assert np.all(np.isfinite(dicts)) and losses[0] > 0
+    with pytest.raises(SeparationError, match="sampling='energy' needs a frame with energy"):
+        train_dictionaries(np.zeros((64, 3)), 2, runs=20, lifetime=10, sampling="energy")
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"sampling": "loud"}, "sampling must be 'uniform' or 'energy', got 'loud'"),
         ({"runs": 100, "lifetime": 500}, r"runs must be at least lifetime \(500\).*got 100"),
         ({"num_dicts": 0}, "num_dicts must be an integer >= 1, got 0"),
         ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),

@@ -145,8 +145,11 @@ def test_dictionary_round_trip(fitted, saved):
     assert loaded.labels == ["source_0", "source_1"] and loaded.loss == fitted.dictionary.loss
     assert loaded.metadata() == {"sample_rate": 44100, "height": 6144, "hop": 256, "n_bins": 1024,
                                  "sigmas": 6.0, "fmin": 20.0, "fmax": 20480.0, "p": 1.0, "q": 0.5,
-                                 "b_max": 2e-3, "harmonics": 25}
+                                 "b_max": 2e-3, "spect_method": "pursuit", "harmonics": 25}
     assert not loaded.values.flags.writeable
+    named = loaded.with_labels(["flute", "clarinet"])
+    assert named.labels == ["flute", "clarinet"] and named.metadata() == loaded.metadata()
+    assert np.array_equal(named.values, loaded.values) and loaded.labels == ["source_0", "source_1"]
 
 
 def test_dictionary_reuse_on_another_stereo_recording(reused, other):
@@ -195,19 +198,46 @@ def test_seed_reproducibility(tiny):
 def test_fast_mode_against_faithful(fitted, short):
     fast = DictSep(short[2], 2, dictionary=fitted.dictionary, mode="fast", verbose=False)
     fast.run()
-    # the -80 dB candidate floor changes the log spectrogram by 1.7 % (norm) and the SDR by 0.01 dB
+    # the -60 dB candidate floor and 5 pursuit iterations change the log spectrogram by 4.8 %
+    # (norm) and the SDR with the same dictionary by 0.04 dB (11.58 / 12.69 -> 11.54 / 12.65)
     Y, Yf = fitted.log_spect, fast.log_spect
-    assert np.linalg.norm(Yf - Y) <= 0.03 * np.linalg.norm(Y)
+    assert np.linalg.norm(Yf - Y) <= 0.06 * np.linalg.norm(Y)
     sdr_fast = _sdr(short[:2], fast.make_audio_signals())
     sdr_faithful = _sdr(short[:2], fitted.make_audio_signals())
     np.testing.assert_allclose(sdr_fast, sdr_faithful, atol=0.1)
 
 
 def test_fast_mode_learning(short, fitted):
-    # fast mode also skips silent frames in training; measured 12.6 / 13.7 dB (faithful 11.6 / 12.7)
+    # fast mode also skips silent frames in training; measured 10.3 / 11.5 dB (faithful 11.6 / 12.7)
     fast = DictSep(short[2], 2, runs=500, num_dicts=2, seed=0, mode="fast", verbose=False)
     estimates = fast()
     assert _sdr(short[:2], estimates).mean() >= _sdr(short[:2], fitted.make_audio_signals()).mean() - 1.5
+
+
+@pytest.fixture(scope="module")
+def mel(short):
+    sep = DictSep(short[2], 2, runs=500, num_dicts=2, seed=0, spect_method="mel", verbose=False)
+    sep.run()
+    return sep
+
+
+def test_mel_variant_learns_and_separates(mel, short, tmp_path):
+    from sepkit.separation.dictsep.logspect_mel import mel_log_width
+
+    assert mel.settings["fmin"] == 200.0 and mel.dictionary.spect_method == "mel"
+    # the tones of the dictionary stage are as wide as a peak on the mel axis
+    width = mel_log_width(1024, 200.0, 20480.0, SR)
+    sig = mel.tones["sigma"][mel.tones["a"] > 0]
+    assert np.all((sig >= 0.8 * width - 1e-9) & (sig <= 1.5 * width + 1e-9))
+    # measured (gain-only SDR): 6.17 / 7.70 dB, against 11.6 / 12.7 dB on the pursuit spectrogram (the
+    # paper's ablation also found the mel variant worse)
+    assert _sdr(short[:2], mel.make_audio_signals()).mean() >= 6.0
+    loaded = Dictionary.load(mel.dictionary.save(tmp_path / "mel"))
+    assert loaded.spect_method == "mel" and loaded == mel.dictionary
+    reused = DictSep(short[2], 2, dictionary=loaded, verbose=False)
+    assert reused.spect_method == "mel" and reused.settings["fmin"] == 200.0
+    with pytest.raises(SeparationError, match="spect_method is 'pursuit' but the dictionary was learned on the 'mel'"):
+        DictSep(short[2], 2, dictionary=loaded, spect_method="pursuit")
 
 
 def test_wrong_sample_rate_dictionary_raises(short):
@@ -241,6 +271,7 @@ def test_too_many_sources_raises(short):
     "kwargs, match",
     [
         ({"mode": "quick"}, "mode must be 'faithful' or 'fast', got 'quick'"),
+        ({"spect_method": "cqt"}, "spect_method must be 'pursuit', 'mel' or None, got 'cqt'"),
         ({"mask": "binary"}, "mask must be 'ratio', 'wiener' or None, got 'binary'"),
         ({"runs": 100}, r"runs must be at least lifetime \(500\)"),
         ({"num_dicts": 0}, "num_dicts must be an integer >= 1, got 0"),

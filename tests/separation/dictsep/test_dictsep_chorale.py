@@ -1,0 +1,49 @@
+"""DictSep on the chorale duet (violin + clarinet of the bundled BWV 255 example, 10 s)."""
+
+import numpy as np
+import pytest
+
+import sepkit
+from sepkit.evaluation import si_sdr_signals
+from sepkit.separation import NMF, DictSep
+
+
+def _best_order(refs, estimates):
+    """SI-SDR (dB) per source in the better of the two orders (blind labels)."""
+    direct = si_sdr_signals(refs, estimates)[:, 0]
+    swapped = si_sdr_signals(refs, estimates[::-1])[:, 0]
+    return direct if direct.mean() >= swapped.mean() else swapped
+
+
+@pytest.fixture(scope="module")
+def duet():
+    mix, sources = sepkit.datasets.load_example(["violin", "clarinet"])
+    return mix, list(sources.values())
+
+
+@pytest.fixture(scope="module")
+def dictsep(duet):
+    sep = DictSep(duet[0], 2, runs=2000, num_dicts=4, mode="fast", seed=0, verbose=False)
+    return sep, sep()
+
+
+def test_dictsep_beats_blind_nmf_on_the_duet(duet, dictsep):
+    mix, refs = duet
+    sep, estimates = dictsep
+    scores = _best_order(refs, estimates)
+    blind = _best_order(refs, NMF(mix, 2, n_iter=100, seed=0)())
+    # measured: violin 13.41, clarinet 10.96 dB (blind choice: seed 2 of 4, the lowest pursuit
+    # loss); blind NMF 5.36 / 5.94 dB. Over six single seeds DictSep ranges from -2.5 to 12.2 dB
+    # (mean 7.5): the blind choice among several seeds matters.
+    assert np.all(scores >= np.array([12.4, 10.0])), scores
+    assert scores.mean() > blind.mean() + 4.0
+    assert sep.best_seed == int(np.argmin(sep.seed_losses))
+
+
+def test_duet_estimates_keep_the_mixture_where_modelled(duet, dictsep):
+    mix, _ = duet
+    sep, estimates = dictsep
+    assert all(e.audio_data.shape == mix.audio_data.shape for e in estimates)
+    # the tone models cover most of the mixture's energy: the ratio masks drop 1.8 % (measured)
+    residual = mix.audio_data - sum(e.audio_data for e in estimates)
+    assert np.sum(residual**2) < 0.05 * np.sum(mix.audio_data**2)
