@@ -607,22 +607,37 @@ def _powq(v, q):
 def _target_q(y, q):
     """``(y + delta)^q`` (``y`` itself for ``q = 1``), computed once per fit."""
     out = np.empty(y.shape[0])
-    for x in range(y.shape[0]):
-        out[x] = y[x] if q == 1.0 else _powq(y[x] + DELTA, q)
+    if q == 1.0:
+        out[:] = y
+    elif q == 0.5:
+        for x in range(y.shape[0]):  # branch-free, so the loop vectorises
+            out[x] = math.sqrt(y[x] + DELTA)
+    else:
+        for x in range(y.shape[0]):
+            out[x] = (y[x] + DELTA) ** q
     return out
 
 
 @numba.njit(cache=True)
 def _loss_bg(yq, bg, a, mu, sig, b, cls, D, lam, p, q, R):
     render_log(a, mu, sig, b, cls, D, lam, p, R)
-    E = 0.0
-    for x in range(yq.shape[0]):
+    m = yq.shape[0]
+    diff = np.empty(m)
+    # branch-free loops vectorise; the sum stays sequential (same rounding as one loop)
+    for x in range(m):
         R[x] += bg[x]
-        if q == 1.0:
-            diff = R[x] - yq[x]
-        else:
-            diff = _powq(R[x] + DELTA, q) - yq[x]
-        E += 0.5 * diff * diff
+    if q == 1.0:
+        for x in range(m):
+            diff[x] = R[x] - yq[x]
+    elif q == 0.5:
+        for x in range(m):
+            diff[x] = math.sqrt(R[x] + DELTA) - yq[x]
+    else:
+        for x in range(m):
+            diff[x] = (R[x] + DELTA) ** q - yq[x]
+    E = 0.0
+    for x in range(m):
+        E += 0.5 * diff[x] * diff[x]
     return E
 
 
@@ -657,12 +672,18 @@ def _jacobian(yq, a, mu, sig, b, cls, D, lam, p, q, npar, R, rho, lo, hi, off, J
     K = D.shape[0]
     gbuf = np.empty(_row_len(sig))
     scale = np.empty(m)
-    for x in range(m):
-        if q == 1.0:
+    if q == 1.0:
+        for x in range(m):
             rho[x] = R[x] - yq[x]
             scale[x] = 1.0
-        else:
-            rq = _powq(R[x] + DELTA, q)
+    elif q == 0.5:
+        for x in range(m):  # branch-free, so the loop vectorises
+            rq = math.sqrt(R[x] + DELTA)
+            rho[x] = rq - yq[x]
+            scale[x] = q * rq / (R[x] + DELTA)
+    else:
+        for x in range(m):
+            rq = (R[x] + DELTA) ** q
             rho[x] = rq - yq[x]
             scale[x] = q * rq / (R[x] + DELTA)
     for k in range(a.shape[0]):
@@ -796,6 +817,8 @@ def fit_tones(y, bg, a, mu, sig, b, cls, D, lam, p, q, sig_lo, sig_hi, b_lo, b_h
     s1 = np.empty(n)
     b1 = np.empty(n)
     pm = np.empty(n, dtype=np.int64)
+    gacc = np.empty(npar)
+    blk = np.empty((npar, npar))
     lmbda = 1e-3
     nu = 2.0
     for it in range(max_iter):
@@ -804,9 +827,8 @@ def fit_tones(y, bg, a, mu, sig, b, cls, D, lam, p, q, sig_lo, sig_hi, b_lo, b_h
         for k in range(n):
             off[k + 1] = off[k] + (hi[k] - lo[k]) * npar
         J = np.zeros(off[n])
-        render_log(a, mu, sig, b, cls, D, lam, p, R)
-        for x in range(m):
-            R[x] += bg[x]
+        # R already holds the rendering of (a, mu, sig, b) plus bg: from the first loss, or
+        # from the accepted trial step of the previous iteration
         _jacobian(yq, a, mu, sig, b, cls, D, lam, p, q, npar, R, rho, lo, hi, off, J)
         # order the tones by the start of their spans; the band width is the farthest
         # earlier tone (in that order) whose span can overlap a later one
@@ -840,10 +862,13 @@ def fit_tones(y, bg, a, mu, sig, b, cls, D, lam, p, q, sig_lo, sig_hi, b_lo, b_h
             k = order[kr]
             base_k = off[k]
             for j in range(npar):
-                acc = 0.0
-                for x in range(lo[k], hi[k]):
-                    acc += J[base_k + (x - lo[k]) * npar + j] * rho[x]
-                g[kr * npar + j] = acc
+                gacc[j] = 0.0
+            for x in range(lo[k], hi[k]):
+                row = base_k + (x - lo[k]) * npar
+                for j in range(npar):
+                    gacc[j] += J[row + j] * rho[x]
+            for j in range(npar):
+                g[kr * npar + j] = gacc[j]
             for lr in range(max(0, kr - w), kr + 1):
                 l = order[lr]
                 x0 = max(lo[k], lo[l])
@@ -851,16 +876,22 @@ def fit_tones(y, bg, a, mu, sig, b, cls, D, lam, p, q, sig_lo, sig_hi, b_lo, b_h
                 if x1 <= x0:
                     continue
                 base_l = off[l]
+                # one pass over the overlap for the whole npar x npar block (each entry sums
+                # over x in the same order as a pass per entry would)
+                blk[:, :] = 0.0
+                for x in range(x0, x1):
+                    rk = base_k + (x - lo[k]) * npar
+                    rl = base_l + (x - lo[l]) * npar
+                    for j1 in range(npar):
+                        v1 = J[rk + j1]
+                        for j2 in range(npar):
+                            blk[j1, j2] += v1 * J[rl + j2]
                 for j1 in range(npar):
                     r1 = kr * npar + j1
                     for j2 in range(npar):
                         c2 = lr * npar + j2
-                        if c2 > r1:
-                            continue
-                        acc = 0.0
-                        for x in range(x0, x1):
-                            acc += J[base_k + (x - lo[k]) * npar + j1] * J[base_l + (x - lo[l]) * npar + j2]
-                        Ab[r1, r1 - c2] += acc
+                        if c2 <= r1:
+                            Ab[r1, r1 - c2] += blk[j1, j2]
             for j in range(npar):
                 dmax = max(dmax, Ab[kr * npar + j, 0])
         # active set: parameters at a bound whose gradient points outwards, or without effect

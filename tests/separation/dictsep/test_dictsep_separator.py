@@ -199,7 +199,8 @@ def test_fast_mode_against_faithful(fitted, short):
     fast = DictSep(short[2], 2, dictionary=fitted.dictionary, mode="fast", verbose=False)
     fast.run()
     # the -60 dB candidate floor and 5 pursuit iterations change the log spectrogram by 4.8 %
-    # (norm) and the SDR with the same dictionary by 0.04 dB (11.58 / 12.69 -> 11.54 / 12.65)
+    # (norm); with the looser refits, the SDR with the same dictionary changes by 0.05 dB
+    # (11.58 / 12.69 -> 11.54 / 12.64)
     Y, Yf = fitted.log_spect, fast.log_spect
     assert np.linalg.norm(Yf - Y) <= 0.06 * np.linalg.norm(Y)
     sdr_fast = _sdr(short[:2], fast.make_audio_signals())
@@ -208,7 +209,8 @@ def test_fast_mode_against_faithful(fitted, short):
 
 
 def test_fast_mode_learning(short, fitted):
-    # fast mode also skips silent frames in training; measured 10.3 / 11.5 dB (faithful 11.6 / 12.7)
+    # fast mode also skips silent frames and loosens the refits in training; measured
+    # 12.5 / 13.5 dB (faithful 11.6 / 12.7)
     fast = DictSep(short[2], 2, runs=500, num_dicts=2, seed=0, mode="fast", verbose=False)
     estimates = fast()
     assert _sdr(short[:2], estimates).mean() >= _sdr(short[:2], fitted.make_audio_signals()).mean() - 1.5
