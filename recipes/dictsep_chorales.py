@@ -203,19 +203,21 @@ def main(argv=None) -> int:
     parser.add_argument("--four", action=argparse.BooleanOptionalAction, default=None,
                         help="also separate the mix of all four voices (default: when the piece has them)")
     parser.add_argument("--seconds", type=float, help="use only the first SECONDS of every signal")
-    parser.add_argument("--runs", type=int, default=2000,
-                        help="DictSep training steps per dictionary, at least 500 (default: 2000)")
-    parser.add_argument("--num-dicts", type=int, default=2,
-                        help="DictSep candidate dictionaries per learning (default: 2)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="DictSep training steps per dictionary, at least 500 (default: DictSep's for the "
+                             "mode, 2000 in fast mode)")
+    parser.add_argument("--num-dicts", type=int, default=None,
+                        help="DictSep candidate dictionaries per learning (default: DictSep's for the mode, "
+                             "4 in fast mode)")
     parser.add_argument("--mode", choices=DictSep.MODES, default="fast", help="DictSep mode (default: fast)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--verbose", action="store_true", help="show DictSep's progress bars")
     parser.add_argument("--out", default="dictsep_chorales",
                         help="folder for the plots and dictionaries (default: dictsep_chorales)")
     args = parser.parse_args(argv)
-    if args.runs < 500:
+    if args.runs is not None and args.runs < 500:
         parser.error("--runs must be at least 500 (DictSep's column lifetime)")
-    if args.num_dicts < 1:
+    if args.num_dicts is not None and args.num_dicts < 1:
         parser.error("--num-dicts must be at least 1")
     if args.seconds is not None and args.seconds <= 0:
         parser.error("--seconds must be positive")
@@ -225,7 +227,8 @@ def main(argv=None) -> int:
     mix = sum(piece.values()).with_label("mix")
     train_mix = sum(train.values()).with_label("mix")
     print(f"{what}: {mix.signal_duration:.2f} s / {train_mix.signal_duration:.2f} s, sources {labels}, "
-          f"runs={args.runs}, num_dicts={args.num_dicts}, mode={args.mode}, seed={args.seed}", file=sys.stderr)
+          f"runs={args.runs or 'default'}, num_dicts={args.num_dicts or 'default'}, mode={args.mode}, "
+          f"seed={args.seed}", file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     options = {"runs": args.runs, "num_dicts": args.num_dicts, "mode": args.mode, "seed": args.seed,

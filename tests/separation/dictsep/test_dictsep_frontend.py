@@ -101,3 +101,27 @@ def test_istft_checks_frame_count():
     X = gaussian_stft(np.ones(100), height=32, hop=16)
     with pytest.raises(SepkitError, match="needs 13"):
         gaussian_istft(X, 200, hop=16)
+
+
+def test_blockwise_transforms_equal_one_pass(monkeypatch):
+    # more frames than one block: the STFT is computed and inverted block by block
+    from sepkit.separation.dictsep import frontend
+    from sepkit.separation.dictsep.frontend import OverlapAdd
+
+    monkeypatch.setattr(frontend, "BLOCK", 7)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3001))
+    H, hop = 128, 32
+    X = gaussian_stft(x, height=H, hop=hop)
+    # one-pass reference: frame t is the window times samples t*hop - H .. t*hop + H - 1
+    w = gaussian_window(H)
+    padded = np.pad(x, ((0, 0), (H, H + hop)))
+    ref = np.stack([np.fft.rfft(padded[:, t * hop: t * hop + 2 * H] * w, axis=-1)[:, :H]
+                    for t in range(num_frames(3001, hop))], axis=1)  # (C, T, H)
+    np.testing.assert_allclose(X, np.transpose(ref, (2, 1, 0)), rtol=0, atol=1e-13)
+    whole = gaussian_istft(X, 3001, hop=hop)
+    # any split into blocks, in any order, gives the same signal
+    acc = OverlapAdd(2, 3001, H, hop)
+    for start, stop in ((40, 94), (0, 13), (13, 40)):
+        acc.add(X[:, start:stop], start)
+    np.testing.assert_allclose(acc.result(), whole, rtol=0, atol=1e-13)
