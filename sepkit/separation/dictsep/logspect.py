@@ -210,6 +210,21 @@ def _positive(name, value, integer=False, allow_zero=False):
     return int(value) if integer else float(value)
 
 
+def _check_magnitude(magnitude) -> np.ndarray:
+    """A finite, non-negative, real ``(H, n_frames)`` float64 array (H >= 2), or SeparationError."""
+    mag = np.asarray(magnitude)
+    if mag.ndim != 2 or mag.shape[0] < 2 or mag.shape[1] < 1:
+        raise SeparationError(f"magnitude must have shape (H, n_frames) with H >= 2, got {mag.shape}")
+    if mag.dtype.kind not in "biuf":
+        raise SeparationError(f"magnitude must be real, got dtype {mag.dtype} (pass np.abs(X))")
+    mag = np.asarray(mag, dtype=np.float64)
+    if not np.all(np.isfinite(mag)):
+        raise SeparationError("magnitude contains NaN or infinite values")
+    if np.any(mag < 0):
+        raise SeparationError(f"magnitude must be non-negative, got minimum {float(mag.min())!r}")
+    return mag
+
+
 def log_spectrogram(
     magnitude,
     sample_rate: float,
@@ -275,16 +290,7 @@ def log_spectrogram(
     SeparationError
         If ``magnitude`` is not a finite non-negative 2-D array or a parameter is out of range.
     """
-    mag = np.asarray(magnitude)
-    if mag.ndim != 2 or mag.shape[0] < 2 or mag.shape[1] < 1:
-        raise SeparationError(f"magnitude must have shape (H, n_frames) with H >= 2, got {mag.shape}")
-    if mag.dtype.kind not in "biuf":
-        raise SeparationError(f"magnitude must be real, got dtype {mag.dtype} (pass np.abs(X))")
-    mag = np.asarray(mag, dtype=np.float64)
-    if not np.all(np.isfinite(mag)):
-        raise SeparationError("magnitude contains NaN or infinite values")
-    if np.any(mag < 0):
-        raise SeparationError(f"magnitude must be non-negative, got minimum {float(mag.min())!r}")
+    mag = _check_magnitude(magnitude)
     sample_rate = _positive("sample_rate", sample_rate)
     n_bins = _positive("n_bins", n_bins, integer=True)
     fmin = _positive("fmin", fmin)

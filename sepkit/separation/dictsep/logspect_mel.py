@@ -41,7 +41,7 @@ import scipy.sparse
 
 from ...core.errors import SeparationError
 from .frontend import SIGMAS, SPECT_HEIGHT
-from .logspect import FMAX, LOG_BINS, _positive, log_axis_lambda
+from .logspect import FMAX, LOG_BINS, _check_magnitude, _positive, log_axis_lambda
 
 __all__ = [
     "MEL_FMIN",
@@ -232,16 +232,7 @@ def log_spectrogram_mel(
         If ``magnitude`` is not a finite non-negative real 2-D array with ``H >= 2`` and at least
         one frame, or a parameter is out of range.
     """
-    mag = np.asarray(magnitude)
-    if mag.ndim != 2 or mag.shape[0] < 2 or mag.shape[1] < 1:
-        raise SeparationError(f"magnitude must have shape (H, n_frames) with H >= 2, got {mag.shape}")
-    if mag.dtype.kind not in "biuf":
-        raise SeparationError(f"magnitude must be real, got dtype {mag.dtype} (pass np.abs(X))")
-    mag = np.asarray(mag, dtype=np.float64)
-    if not np.all(np.isfinite(mag)):
-        raise SeparationError("magnitude contains NaN or infinite values")
-    if np.any(mag < 0):
-        raise SeparationError(f"magnitude must be non-negative, got minimum {float(mag.min())!r}")
+    mag = _check_magnitude(magnitude)
     sample_rate, n_bins, fmin, fmax, sigmas = _check_axis(sample_rate, n_bins, fmin, fmax, sigmas)
     matrix = _smoothing_matrix(mag.shape[0], sample_rate, n_bins, fmin, fmax, sigmas)
     power = matrix @ np.square(mag)
