@@ -50,7 +50,6 @@ references).
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 import warnings
@@ -60,7 +59,7 @@ import numpy as np
 
 import sepkit
 from sepkit.core.errors import DatasetError
-from sepkit.evaluation import bss_eval_gain, si_sdr_signals
+from sepkit.evaluation import bss_eval_gain, si_sdr_matched
 from sepkit.separation import NMF, DictSep
 from sepkit.separation.benchmark import MixAsEstimate
 from sepkit.separation.dictsep.logspect import log_frequencies
@@ -119,19 +118,10 @@ def load(args):
     return piece, train, four, names, what
 
 
-def best_order(references, estimates):
-    """SI-SDR per source (mean over channels) for the best assignment of estimates to references."""
-    best = None
-    for perm in itertools.permutations(range(len(estimates))):
-        scores = si_sdr_signals(references, [estimates[j] for j in perm]).mean(axis=1)
-        if best is None or scores.mean() > best[0].mean():
-            best = (scores, perm)
-    return best
-
-
 def score(references, estimates):
     """SI-SDR (best permutation) and the gain-only SDR (Musisep's SIR rule) per source."""
-    si, perm = best_order(references, estimates)
+    si, assignment = si_sdr_matched(references, estimates)
+    perm = tuple(int(j) for j in assignment)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="estimates .* are identical")  # MixAsEstimate
         gain = bss_eval_gain(references, estimates, compute_permutation=True)

@@ -25,7 +25,6 @@ and ``masks.png`` in ``--out``.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import sepkit
-from sepkit.evaluation import si_sdr_signals
+from sepkit.evaluation import si_sdr_matched
 from sepkit.separation.benchmark import MixAsEstimate
 from sepkit.separation.nmf import NMF
 from sepkit.separation.nmf.score import read_notes
@@ -67,16 +66,6 @@ def load(args):
     mix = sum(sources.values()).with_label("mix")
     notes = [note for note in read_notes(notes_path) if note.stem in sources]
     return mix, sources, train, notes, what
-
-
-def best_order(references, estimates):
-    """SI-SDR per source (mean over channels) for the best assignment of estimates to references."""
-    best = None
-    for perm in itertools.permutations(range(len(estimates))):
-        scores = si_sdr_signals(references, [estimates[j] for j in perm]).mean(axis=1)
-        if best is None or scores.mean() > best[0].mean():
-            best = (scores, perm)
-    return best
 
 
 def plots(out: Path, runs: dict, labels: list[str], sample_rate: int, hop: int):
@@ -178,7 +167,8 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         estimates = sep()
         elapsed = time.perf_counter() - t0
-        scores, perm = best_order(references, estimates)
+        scores, assignment = si_sdr_matched(references, estimates)
+        perm = tuple(int(j) for j in assignment)
         runs[name] = {"scores": scores, "perm": perm, "time": elapsed,
                       "sep": sep if isinstance(sep, NMF) else None}
 

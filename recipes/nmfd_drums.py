@@ -47,7 +47,7 @@ import numpy as np
 
 import sepkit
 from sepkit import AudioSignal
-from sepkit.evaluation import assign, bss_eval_v4, si_sdr_signals
+from sepkit.evaluation import bss_eval_v4, si_sdr_matched, si_sdr_signals
 from sepkit.separation import MixAsEstimate
 from sepkit.separation.nmf import NMF, NMFD, read_drum_onsets
 
@@ -111,8 +111,8 @@ def _separator(name, mix, templates, onset_file, seed):
 
 def _matched(refs, estimates):
     """Estimates reordered so that estimate j is the one assigned to reference j (on SI-SDR)."""
-    pairwise = np.array([[si_sdr_signals([r], [e])[0, 0] for e in estimates] for r in refs])
-    return [estimates[j] for j in assign(pairwise)]
+    _, assignment = si_sdr_matched(refs, estimates)
+    return [estimates[j] for j in assignment]
 
 
 def _scores(refs, estimates, window):

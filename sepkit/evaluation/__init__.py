@@ -19,7 +19,7 @@ from .common import Scores, assign
 from .harness import EvaluationSummary, evaluate
 from .registry import METRICS, register_metric
 from .report import Report, report
-from .scale_invariant import scale_invariant, si_sdr, si_sdr_signals
+from .scale_invariant import scale_invariant, si_sdr, si_sdr_matched, si_sdr_signals
 
 __all__ = [
     "bss_eval_v4",
@@ -31,6 +31,7 @@ __all__ = [
     "scale_invariant",
     "si_sdr",
     "si_sdr_signals",
+    "si_sdr_matched",
     "Scores",
     "assign",
     "evaluate",

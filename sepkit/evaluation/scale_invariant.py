@@ -571,3 +571,36 @@ def si_sdr_signals(references, estimates) -> np.ndarray:
     if len({score.shape for score in scores}) != 1:
         raise EvaluationError("all references must have the same number of channels")
     return np.stack(scores)
+
+
+def si_sdr_matched(references, estimates) -> tuple[np.ndarray, np.ndarray]:
+    """SI-SDR per reference after matching the estimates to the references (blind labels).
+
+    Every (reference, estimate) pair is scored (SI-SDR averaged over channels) and the
+    assignment with the largest total is kept (:func:`~sepkit.evaluation.assign`, the
+    Hungarian algorithm), as blind separators return their sources in no particular order.
+
+    Parameters
+    ----------
+    references, estimates : list of AudioSignal
+        Same number of signals, all of one sample rate and shape.
+
+    Returns
+    -------
+    scores : numpy.ndarray, shape (n_sources,)
+        SI-SDR in dB of each reference against its matched estimate.
+    assignment : numpy.ndarray of int, shape (n_sources,)
+        ``assignment[i]`` is the index of the estimate matched to reference ``i``.
+
+    Raises
+    ------
+    EvaluationError
+        As :func:`si_sdr_signals`.
+    """
+    references, estimates = list(references), list(estimates)
+    n = len(references)
+    if len(estimates) != n:
+        raise EvaluationError(f"need as many estimates as references, got {len(estimates)} and {n}")
+    pairwise = np.stack([si_sdr_signals(references, [est] * n).mean(axis=1) for est in estimates], axis=1)
+    assignment = assign(pairwise)
+    return pairwise[np.arange(n), assignment], assignment

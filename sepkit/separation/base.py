@@ -92,6 +92,15 @@ def validate_labels(labels, num_sources: int) -> list[str]:
     return labels
 
 
+def validate_seed(seed):
+    """Return ``seed`` (None, a nonnegative int or a ``numpy.random.Generator``) or raise."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise SeparationError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
+
+
 def validate_sources(mix: AudioSignal, sources, name: str = "sources"):
     """Check sources against the mixture and return ``(signals, labels)``.
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sepkit import AudioSignal, EvaluationError
-from sepkit.evaluation import si_sdr, si_sdr_signals
+from sepkit.evaluation import si_sdr, si_sdr_matched, si_sdr_signals
 
 
 def _plain_si_sdr(ref, est):
@@ -362,3 +362,17 @@ def test_inputs_are_not_modified():
     scale_invariant(refs, ests, compute_permutation=True)
     np.testing.assert_array_equal(refs, r)
     np.testing.assert_array_equal(ests, e)
+
+
+def test_si_sdr_matched_finds_the_permutation():
+    rng = np.random.default_rng(0)
+    refs = [AudioSignal(rng.standard_normal((2, 800)), 8000) for _ in range(3)]
+    noisy = [AudioSignal(r.audio_data + 0.1 * (k + 1) * rng.standard_normal((2, 800)), 8000)
+             for k, r in enumerate(refs)]
+    order = [2, 0, 1]
+    scores, assignment = si_sdr_matched(refs, [noisy[j] for j in order])
+    # reference i is matched to the shuffled position of its own noisy copy
+    np.testing.assert_array_equal(assignment, [1, 2, 0])
+    np.testing.assert_allclose(scores, si_sdr_signals(refs, noisy).mean(axis=1), rtol=1e-12)
+    with pytest.raises(EvaluationError, match="as many estimates as references"):
+        si_sdr_matched(refs, noisy[:2])

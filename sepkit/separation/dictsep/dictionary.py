@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from ...core.errors import SeparationError
+from ._checks import check_int, check_positive
 from .frontend import HOP, SIGMAS, SPECT_HEIGHT
 from .logspect import FMAX, FMIN, LOG_BINS
 from .pursuit import B_MAX
@@ -31,20 +32,6 @@ _FLOATS = ("sigmas", "fmin", "fmax", "p", "q", "b_max")
 _INTS = ("sample_rate", "height", "hop", "n_bins")
 #: The log-frequency spectrograms a dictionary can belong to.
 SPECT_METHODS = ("pursuit", "mel")
-
-
-def _int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SeparationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _pos(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise SeparationError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 class Dictionary:
@@ -115,18 +102,18 @@ class Dictionary:
             raise SeparationError(f"dictionary has all-zero columns {zero.tolist()}; every source needs a harmonic")
         arr.setflags(write=False)
         self._values = arr
-        self.sample_rate = _int("sample_rate", sample_rate, 1)
-        self.height = _int("height", height, 2)
-        self.hop = _int("hop", hop, 1)
-        self.n_bins = _int("n_bins", n_bins, 2)
-        self.sigmas = _pos("sigmas", sigmas)
-        self.fmin = _pos("fmin", fmin)
-        self.fmax = _pos("fmax", fmax)
+        self.sample_rate = check_int("sample_rate", sample_rate, 1)
+        self.height = check_int("height", height, 2)
+        self.hop = check_int("hop", hop, 1)
+        self.n_bins = check_int("n_bins", n_bins, 2)
+        self.sigmas = check_positive("sigmas", sigmas)
+        self.fmin = check_positive("fmin", fmin)
+        self.fmax = check_positive("fmax", fmax)
         if not self.fmin < self.fmax:
             raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
-        self.p = _pos("p", p)
-        self.q = _pos("q", q)
-        self.b_max = _pos("b_max", b_max)
+        self.p = check_positive("p", p)
+        self.q = check_positive("q", q)
+        self.b_max = check_positive("b_max", b_max)
         if not (isinstance(spect_method, str) and spect_method in SPECT_METHODS):
             raise SeparationError(f"spect_method must be 'pursuit' or 'mel', got {spect_method!r}")
         self.spect_method = str(spect_method)

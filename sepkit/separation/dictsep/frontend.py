@@ -20,12 +20,12 @@ A stationary sinusoid becomes a Gaussian peak with standard deviation ``sigmas /
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import scipy.fft
 
 from ...core.errors import SeparationError
+from ._checks import check_int, check_positive
 from ...kernels.stft import windowed_overlap_add
 
 __all__ = [
@@ -49,20 +49,6 @@ SIGMAS = 6.0
 BLOCK = 256
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SeparationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_sigmas(sigmas):
-    if isinstance(sigmas, bool) or not isinstance(sigmas, numbers.Real) or not (
-        math.isfinite(sigmas) and sigmas > 0
-    ):
-        raise SeparationError(f"sigmas must be a finite number > 0, got {sigmas!r}")
-    return float(sigmas)
-
-
 def gaussian_window(height: int = SPECT_HEIGHT, sigmas: float = SIGMAS) -> np.ndarray:
     """Analysis and synthesis window of the DictSep STFT.
 
@@ -78,8 +64,8 @@ def gaussian_window(height: int = SPECT_HEIGHT, sigmas: float = SIGMAS) -> np.nd
     numpy.ndarray, shape (2 * height,)
         ``w[n] = exp(-(n - H)^2 / (2 (H / sigmas)^2)) / sum(...)``, float64, sums to 1.
     """
-    height = _check_int("height", height, 2)
-    sigmas = _check_sigmas(sigmas)
+    height = check_int("height", height, 2)
+    sigmas = check_positive("sigmas", sigmas)
     k = np.arange(-height, height, dtype=np.float64)
     std = height / sigmas
     window = np.exp(-0.5 * (k / std) ** 2)
@@ -88,7 +74,7 @@ def gaussian_window(height: int = SPECT_HEIGHT, sigmas: float = SIGMAS) -> np.nd
 
 def peak_sigma(sigmas: float = SIGMAS) -> float:
     """Standard deviation, in bins, of the spectral peak of a stationary sinusoid: ``sigmas / pi``."""
-    return _check_sigmas(sigmas) / math.pi
+    return check_positive("sigmas", sigmas) / math.pi
 
 
 def num_frames(n_samples: int, hop: int = HOP) -> int:
@@ -142,8 +128,8 @@ def gaussian_stft(
     SeparationError
         On empty, non-finite, non-real or wrongly shaped audio, or invalid parameters.
     """
-    height = _check_int("height", height, 2)
-    hop = _check_int("hop", hop, 1)
+    height = check_int("height", height, 2)
+    hop = check_int("hop", hop, 1)
     arr = _as_audio(audio)
     window = gaussian_window(height, sigmas)
     audio2 = arr[None, :] if arr.ndim == 1 else arr
@@ -170,9 +156,9 @@ class OverlapAdd:
 
     def __init__(self, n_channels: int, length: int, height: int = SPECT_HEIGHT, hop: int = HOP,
                  sigmas: float = SIGMAS):
-        self.height = _check_int("height", height, 2)
-        self.hop = _check_int("hop", hop, 1)
-        self.length = _check_int("length", length, 1)
+        self.height = check_int("height", height, 2)
+        self.hop = check_int("hop", hop, 1)
+        self.length = check_int("length", length, 1)
         self.n_frames = num_frames(self.length, self.hop)
         self.window = gaussian_window(self.height, sigmas)
         total = (self.n_frames - 1) * self.hop + 2 * self.height
@@ -229,8 +215,8 @@ def gaussian_istft(spec, length: int, hop: int = HOP, sigmas: float = SIGMAS) ->
         )
     if not np.all(np.isfinite(spec)):
         raise SeparationError("spec contains NaN or infinite values")
-    length = _check_int("length", length, 1)
-    hop = _check_int("hop", hop, 1)
+    length = check_int("length", length, 1)
+    hop = check_int("hop", hop, 1)
     height, n_frames = spec.shape[:2]
     if n_frames != num_frames(length, hop):
         raise SeparationError(

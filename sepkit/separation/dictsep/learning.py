@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from ...core.errors import SeparationError
+from ._checks import check_int, check_log_spectrogram, check_positive
 from .frontend import SIGMAS
 from .kernels import fft_twiddles, grad_dict_log, template_spectra
 from .logspect import FMAX, FMIN, log_axis_lambda
@@ -76,9 +77,8 @@ def random_dictionary(harmonics: int, columns: int, seed=None) -> np.ndarray:
     numpy.ndarray, shape (harmonics, columns)
         Entries in ``[0, 1]``.
     """
-    for name, value in (("harmonics", harmonics), ("columns", columns)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise SeparationError(f"{name} must be an integer >= 1, got {value!r}")
+    harmonics = check_int("harmonics", harmonics, 1)
+    columns = check_int("columns", columns, 1)
     rng = _rng(seed)
     exps = np.empty(columns)
     unif = np.empty((harmonics, columns))
@@ -268,19 +268,12 @@ def train_dictionaries(
     losses : numpy.ndarray, shape (num_dicts,)
         Sum over the training steps of the pursuit loss of the drawn frame.
     """
-    Y = np.asarray(Y)
-    if Y.ndim != 2 or Y.shape[0] < 2 or Y.shape[1] < 1 or Y.dtype.kind not in "biuf":
-        raise SeparationError(f"Y must be a real array of shape (M, n_frames), got {Y.dtype} {Y.shape}")
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    if not np.all(np.isfinite(Y)) or np.any(Y < 0):
-        raise SeparationError("Y must be finite and non-negative")
+    Y = check_log_spectrogram(Y)
     ints = {}
     for name, value, low in (("n_inst", n_inst, 1), ("runs", runs, 1), ("lifetime", lifetime, 2),
                              ("num_dicts", num_dicts, 1), ("harmonics", harmonics, 1),
                              ("tone_num", tone_num, 1), ("fit_iter", fit_iter, 1), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise SeparationError(f"{name} must be an integer >= {low}, got {value!r}")
-        ints[name] = int(value)
+        ints[name] = check_int(name, value, low)
     if runs < lifetime:
         raise SeparationError(
             f"runs must be at least lifetime ({lifetime}) so that columns survive a renewal, got {runs!r}"
@@ -288,11 +281,7 @@ def train_dictionaries(
     floats = {}
     for name, value in (("beta", beta), ("p", p), ("q", q), ("fmin", fmin), ("fmax", fmax),
                         ("sigmas", sigmas), ("lr", lr)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            math.isfinite(value) and value > 0
-        ):
-            raise SeparationError(f"{name} must be a finite number > 0, got {value!r}")
-        floats[name] = float(value)
+        floats[name] = check_positive(name, value)
     if beta > 1:
         raise SeparationError(f"beta must be in (0, 1], got {beta!r}")
     if not fmin < fmax:

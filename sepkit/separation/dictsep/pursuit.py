@@ -24,12 +24,12 @@ stopping rules but removes the per-call overhead that dominated the original's t
 from __future__ import annotations
 
 import math
-import numbers
 
 import numba
 import numpy as np
 
 from ...core.errors import SeparationError
+from ._checks import check_int, check_log_spectrogram, check_positive
 from .frontend import SIGMAS
 from .kernels import best_match, best_match_fft, fft_twiddles, fit_tones, render_log, template_spectra
 from .logspect import FMAX, FMIN, LOG_BINS, log_axis_lambda
@@ -82,9 +82,9 @@ def build_templates(D, n_bins: int = LOG_BINS, lam: float | None = None, sigmas:
         fundamental at bin ``n_bins``, drawn on ``2 n_bins`` bins and raised to ``q``.
     """
     D = _check_dict(D)
-    n_bins = _check_int("n_bins", n_bins, 2)
-    lam = log_axis_lambda(n_bins, FMIN, FMAX) if lam is None else _check_pos("lam", lam)
-    return _templates(D, n_bins, lam, _check_pos("sigmas", sigmas) / math.pi, _check_pos("q", q))
+    n_bins = check_int("n_bins", n_bins, 2)
+    lam = log_axis_lambda(n_bins, FMIN, FMAX) if lam is None else check_positive("lam", lam)
+    return _templates(D, n_bins, lam, check_positive("sigmas", sigmas) / math.pi, check_positive("q", q))
 
 
 @numba.njit(cache=True)
@@ -297,27 +297,22 @@ def pursue_frames(
         ``(n_frames, tone_num * C)``, and ``'instrument'``: int64 of the same shape; unused
         slots have ``a = 0``, ``mu = nan`` and instrument ``-1``.
     """
-    Y = np.asarray(Y)
-    if Y.ndim != 2 or Y.shape[0] < 2 or Y.shape[1] < 1 or Y.dtype.kind not in "biuf":
-        raise SeparationError(f"Y must be a real array of shape (M, n_frames), got {Y.dtype} {Y.shape}")
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    if not np.all(np.isfinite(Y)) or np.any(Y < 0):
-        raise SeparationError("Y must be finite and non-negative")
+    Y = check_log_spectrogram(Y)
     D = _check_dict(D)
-    tone_num = _check_int("tone_num", tone_num, 1)
+    tone_num = check_int("tone_num", tone_num, 1)
     C = D.shape[1]
-    max_iter = 2 * tone_num * C if max_iter is None else _check_int("max_iter", max_iter, 1)
-    beta = _check_pos("beta", beta)
+    max_iter = 2 * tone_num * C if max_iter is None else check_int("max_iter", max_iter, 1)
+    beta = check_positive("beta", beta)
     if beta > 1:
         raise SeparationError(f"beta must be in (0, 1], got {beta!r}")
-    p = _check_pos("p", p)
-    q = _check_pos("q", q)
-    fmin = _check_pos("fmin", fmin)
-    fmax = _check_pos("fmax", fmax)
+    p = check_positive("p", p)
+    q = check_positive("q", q)
+    fmin = check_positive("fmin", fmin)
+    fmax = check_positive("fmax", fmax)
     if not fmin < fmax:
         raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
-    s0 = _check_pos("sigmas", sigmas) / math.pi
-    fit_iter = _check_int("fit_iter", fit_iter, 1)
+    s0 = check_positive("sigmas", sigmas) / math.pi
+    fit_iter = check_int("fit_iter", fit_iter, 1)
     lam = log_axis_lambda(Y.shape[0], fmin, fmax)
     templates = _templates(D, Y.shape[0], lam, s0, q)
     T = Y.shape[1]
@@ -330,20 +325,6 @@ def pursue_frames(
     _pursue_frames(Y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_iter,
                    float(ftol), float(gtol), A, MU, SIG, B, CLS)
     return {"a": A, "mu": MU, "sigma": SIG, "b": B, "instrument": CLS}
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SeparationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_pos(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise SeparationError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def _check_dict(D):

@@ -19,7 +19,6 @@ E, F. ratio masks of the instruments' linear spectra applied to the mixture STFT
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numba
@@ -27,7 +26,8 @@ import numpy as np
 
 from ...core import AudioSignal
 from ...core.errors import SeparationError
-from ..base import SeparationBase, validate_labels
+from ._checks import check_int
+from ..base import SeparationBase, validate_labels, validate_seed
 from .dictionary import SPECT_METHODS, Dictionary
 from .frontend import BLOCK, HOP, SIGMAS, SPECT_HEIGHT, OverlapAdd, gaussian_stft
 from .kernels import TRUNC, loss_log, render_lin
@@ -173,20 +173,6 @@ def ratio_masks(models) -> np.ndarray:
         return np.where(total > 0, models / np.where(total > 0, total, 1.0), 0.0)
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SeparationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_seed(seed):
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    raise SeparationError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
-
-
 def _chunks(n, size):
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
@@ -325,15 +311,15 @@ class DictSep(SeparationBase):
         defaults = FAST_DEFAULTS if mode == "fast" else FAITHFUL_DEFAULTS
         runs = defaults["runs"] if runs is None else runs
         num_dicts = defaults["num_dicts"] if num_dicts is None else num_dicts
-        self.num_sources = _check_int("num_sources", num_sources, 1)
-        self.tone_num = _check_int("tone_num", tone_num, 1)
-        self.runs = _check_int("runs", runs, 1)
-        self.lifetime = _check_int("lifetime", lifetime, 2)
+        self.num_sources = check_int("num_sources", num_sources, 1)
+        self.tone_num = check_int("tone_num", tone_num, 1)
+        self.runs = check_int("runs", runs, 1)
+        self.lifetime = check_int("lifetime", lifetime, 2)
         if self.runs < self.lifetime:
             raise SeparationError(
                 f"runs must be at least lifetime ({self.lifetime}) so that columns survive a renewal, got {runs!r}"
             )
-        self.num_dicts = _check_int("num_dicts", num_dicts, 1)
+        self.num_dicts = check_int("num_dicts", num_dicts, 1)
         if not (spect_method is None or (isinstance(spect_method, str) and spect_method in SPECT_METHODS)):
             raise SeparationError(f"spect_method must be 'pursuit', 'mel' or None, got {spect_method!r}")
         if not (mask is None or (isinstance(mask, str) and mask in ("ratio", "wiener"))):
@@ -342,7 +328,7 @@ class DictSep(SeparationBase):
         if not isinstance(verbose, (bool, np.bool_)):
             raise SeparationError(f"verbose must be True or False, got {verbose!r}")
         self.verbose = bool(verbose)
-        self.seed = _check_seed(seed)
+        self.seed = validate_seed(seed)
         if dictionary is not None and not isinstance(dictionary, Dictionary):
             raise SeparationError(
                 f"dictionary must be a sepkit.separation.dictsep.Dictionary or None, got {type(dictionary).__name__}"
@@ -355,7 +341,7 @@ class DictSep(SeparationBase):
                     f"num_sources is {self.num_sources} but the dictionary has {dictionary.num_sources} "
                     "columns (one per source)"
                 )
-            if harmonics is not None and _check_int("harmonics", harmonics, 1) != dictionary.harmonics:
+            if harmonics is not None and check_int("harmonics", harmonics, 1) != dictionary.harmonics:
                 raise SeparationError(
                     f"harmonics is {harmonics} but the dictionary has {dictionary.harmonics} harmonics"
                 )
@@ -376,7 +362,7 @@ class DictSep(SeparationBase):
             settings = dict(sample_rate=self.sample_rate, height=SPECT_HEIGHT, hop=HOP, sigmas=SIGMAS,
                             n_bins=LOG_BINS, fmin=MEL_FMIN if spect_method == "mel" else FMIN, fmax=FMAX,
                             p=1.0, q=0.5, b_max=B_MAX, spect_method=spect_method)
-        self.harmonics = _check_int("harmonics", harmonics, 1)
+        self.harmonics = check_int("harmonics", harmonics, 1)
         self.settings = {k: v for k, v in settings.items() if k != "harmonics"}
         self.spect_method = self.settings["spect_method"]
         cap = max_tones(self.settings["n_bins"], self._tone_sigmas())

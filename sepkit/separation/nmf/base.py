@@ -21,7 +21,7 @@ import numpy as np
 
 from ...core import BinaryMask, SeparationError
 from ...kernels import masks as masks_kernels
-from ..base import MaskSeparationBase, validate_labels
+from ..base import MaskSeparationBase, validate_labels, validate_seed
 from ..benchmark import validate_num_sources
 
 __all__ = [
@@ -50,15 +50,6 @@ def validate_nonneg(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < np.inf:
         raise SeparationError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
-
-
-def validate_seed(seed):
-    """Return ``seed`` (None, a nonnegative int or a ``numpy.random.Generator``) or raise."""
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return int(seed)
-    raise SeparationError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
 
 
 def validate_flag(name: str, value) -> bool:
