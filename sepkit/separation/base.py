@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -21,9 +23,22 @@ __all__ = [
 class SeparationBase:
     """Base of every separator.
 
-    A separator stores its parameters in ``__init__``, does the work in :meth:`run`
+    A separator stores its parameters in ``__init__`` (under the names of the
+    arguments, so :meth:`get_params` can read them back), does the work in :meth:`run`
     and builds one :class:`~sepkit.AudioSignal` per source in
     :meth:`make_audio_signals`; calling it does both: ``estimates = Sep(mix, ...)()``.
+
+    Two kinds of separator derive from it: :class:`MaskSeparationBase`, whose ``run()``
+    returns masks applied to the mixture STFT, and estimators that compute the source
+    STFTs directly (:class:`~sepkit.separation.WienerFilter`, whose ``run()`` returns
+    complex STFTs) or time signals (:class:`~sepkit.separation.MixAsEstimate`).
+
+    Attributes
+    ----------
+    source_labels : list of str
+        One label per estimated source, in output order (set by ``__init__`` or ``run()``).
+    stft_params : STFTParams or None
+        STFT parameters of the separator; None for a method that never leaves the time domain.
 
     Parameters
     ----------
@@ -36,6 +51,9 @@ class SeparationBase:
         If ``input_audio_signal`` is not an :class:`~sepkit.AudioSignal`.
     """
 
+    stft_params = None
+    source_labels: list = []
+
     def __init__(self, input_audio_signal: AudioSignal):
         if not isinstance(input_audio_signal, AudioSignal):
             raise SeparationError(
@@ -43,6 +61,13 @@ class SeparationBase:
             )
         self.audio_signal = input_audio_signal
         self._has_run = False
+
+    def __init_subclass__(cls, **kwargs):
+        # Record that run() happened whatever the subclass's run() does, so no subclass
+        # has to remember to: make_audio_signals() checks the flag.
+        super().__init_subclass__(**kwargs)
+        if "run" in cls.__dict__:
+            cls.run = _recording_run(cls.__dict__["run"])
 
     @property
     def sample_rate(self) -> int:
@@ -62,15 +87,69 @@ class SeparationBase:
         self.run()
         return self.make_audio_signals()
 
-    def _mark_run(self):
-        self._has_run = True
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [
+            name
+            for name, p in list(signature.parameters.items())[2:]  # self, the mixture
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+
+    def get_params(self) -> dict:
+        """The separator's parameters, read from the object, by the names of ``__init__``'s arguments.
+
+        ``type(sep)(mix, **sep.get_params())`` builds a separator that gives the same
+        estimates (as in scikit-learn, parameters are never written down a second time).
+
+        Returns
+        -------
+        dict of str to object
+        """
+        params = {}
+        for name in self._param_names():
+            if not hasattr(self, name):
+                raise SeparationError(
+                    f"{type(self).__name__} does not store its argument {name!r} under that name"
+                )
+            params[name] = getattr(self, name)
+        return params
 
     def _check_run(self):
         if not self._has_run:
             raise SeparationError(f"call {type(self).__name__}.run() before make_audio_signals()")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__} on {self.audio_signal!r}"
+        try:
+            params = self.get_params()
+        except SeparationError:
+            params = {}
+        shown = ", ".join(f"{name}={_short_repr(value)}" for name, value in params.items())
+        return f"{type(self).__name__}({shown}) on {self.audio_signal!r}"
+
+
+def _recording_run(run):
+    @functools.wraps(run)
+    def recorded(self, *args, **kwargs):
+        result = run(self, *args, **kwargs)
+        self._has_run = True
+        return result
+
+    recorded.__sepkit_recorded__ = True
+    return recorded
+
+
+def _short_repr(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"<array {value.dtype} {value.shape}>"
+    if isinstance(value, AudioSignal):
+        return f"<AudioSignal {value.label!r}>"
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, (list, tuple, dict)) and len(value) > 4:
+        return f"<{type(value).__name__} of {len(value)}>"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def validate_stft_params(stft_params, signal: AudioSignal) -> STFTParams:
@@ -235,6 +314,45 @@ class MaskSeparationBase(SeparationBase):
             return [BinaryMask(values > self.mask_threshold, copy=False) for values in soft]
         return [SoftMask(values, copy=False) for values in soft]
 
+    def run(self) -> list[MaskBase]:
+        """Compute ``result_masks``; subclasses implement it and return ``self.result_masks``.
+
+        Returns
+        -------
+        list of SoftMask or BinaryMask
+            One mask per source, each shape ``(n_freq, n_frames, n_channels)``.
+        """
+        raise NotImplementedError
+
+    def _mask_shape(self) -> tuple:
+        params = self.stft_params
+        n_frames = self.audio_signal.stft(params).shape[1]
+        return (params.window_length // 2 + 1, n_frames, self.audio_signal.num_channels)
+
+    def ones_mask(self) -> MaskBase:
+        """A mask of ``mask_type`` that keeps every bin, shaped like the mixture STFT (nussl's name)."""
+        return self.mask_type.ones(self._mask_shape())
+
+    def zeros_mask(self) -> MaskBase:
+        """A mask of ``mask_type`` that removes every bin, shaped like the mixture STFT (nussl's name)."""
+        return self.mask_type.zeros(self._mask_shape())
+
+    def apply_mask(self, mask: MaskBase, label: str) -> AudioSignal:
+        """Apply one mask to the mixture and return the estimate: the hook of the analysis transform.
+
+        The default masks the mixture STFT with ``stft_params`` and inverts it. A
+        separator with its own analysis/synthesis transform (DictSep's Gaussian-window
+        STFT) overrides this method alone; ``make_audio_signals`` stays the base's.
+
+        Parameters
+        ----------
+        mask : SoftMask or BinaryMask
+            Shape ``(n_freq, n_frames, n_channels)`` of the separator's transform.
+        label : str
+            Label of the estimate.
+        """
+        return self.audio_signal.apply_mask(mask, self.stft_params, label=label)
+
     def make_audio_signals(self) -> list[AudioSignal]:
         """Apply every mask of ``result_masks`` to the mixture and invert.
 
@@ -250,8 +368,5 @@ class MaskSeparationBase(SeparationBase):
                     f"{type(self).__name__} produced a {type(mask).__name__} but mask_type is "
                     f"{self.mask_type.__name__}"
                 )
-        labels = getattr(self, "source_labels", None) or validate_labels(None, len(self.result_masks))
-        return [
-            self.audio_signal.apply_mask(mask, self.stft_params, label=label)
-            for mask, label in zip(self.result_masks, labels)
-        ]
+        labels = self.source_labels or validate_labels(None, len(self.result_masks))
+        return [self.apply_mask(mask, label) for mask, label in zip(self.result_masks, labels)]

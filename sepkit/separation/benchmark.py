@@ -185,7 +185,6 @@ class IdealMask(MaskSeparationBase):
             self.result_masks = []
         else:
             self.result_masks = self.masks_from_soft(masks)
-        self._mark_run()
         return self.result_masks
 
     def make_audio_signals(self) -> list[AudioSignal]:
@@ -228,7 +227,6 @@ class MixAsEstimate(SeparationBase):
 
     def run(self):
         """Nothing to compute."""
-        self._mark_run()
 
     def make_audio_signals(self) -> list[AudioSignal]:
         """``num_sources`` signals equal to the mixture (sharing its read-only samples)."""
@@ -291,5 +289,4 @@ class HighLowPassFilter(MaskSeparationBase):
         low = np.zeros((freqs.size, n_frames, self.audio_signal.num_channels), order="F")
         low[:cutoff_bin] = 1.0
         self.result_masks = self.masks_from_soft([low, 1.0 - low])
-        self._mark_run()
         return self.result_masks

@@ -488,7 +488,6 @@ class WienerFilter(SeparationBase):
                 "use eps > 0 (None gives the machine epsilon)"
             )
         self.result_stfts = y
-        self._mark_run()
         return y
 
     def make_audio_signals(self) -> list[AudioSignal]:

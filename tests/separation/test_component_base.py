@@ -77,7 +77,6 @@ class _OracleModels(ComponentSeparationBase):
         V = self.magnitude()
         models = np.stack([np.abs(s.stft(self.stft_params)).reshape(V.shape[0], -1, order="F") for s in self.sources])
         self.set_source_models(models)
-        self._mark_run()
         return self.result_masks
 
 

@@ -534,7 +534,6 @@ class DictSep(SeparationBase):
         self.models = linear_spectra(self.tones, np.array(self.dictionary.values), self.sample_rate, height=s["height"],
                                      n_bins=s["n_bins"], fmin=s["fmin"], fmax=s["fmax"], p=s["p"],
                                      stretch=self._tone_sigmas() / s["sigmas"])
-        self._mark_run()
         return self.models
 
     @classmethod

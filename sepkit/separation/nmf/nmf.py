@@ -593,5 +593,4 @@ class NMF(ComponentSeparationBase):
         validate_groups(groups, W.shape[1], n_models)
         models = grouped_models(W, H, groups, n_models)
         self.set_source_models(models, n_residual=n_models - self.num_sources)
-        self._mark_run()
         return self.result_masks

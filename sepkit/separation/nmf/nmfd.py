@@ -400,7 +400,6 @@ class NMFD(ComponentSeparationBase):
         N = self._shape[1]
         per_channel = [convolutive_model(W, H[:, c : c + N], per_component=True) for c in range(0, H.shape[1], N)]
         self.set_source_models(np.concatenate(per_channel, axis=-1))
-        self._mark_run()
         return self.result_masks
 
     # -- informed templates ----------------------------------------------------------------
