@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 
 import numpy as np
 
 from .errors import AudioIOError, AudioSignalError
+from .validation import check_nonneg
 
 __all__ = ["read_audio", "write_audio", "to_float_audio", "audio_info"]
 
@@ -90,11 +90,9 @@ def read_audio(path, offset: float = 0.0, duration: float | None = None):
     import soundfile
 
     sample_rate, _, n_frames = audio_info(path)
-    for name, value, optional in (("offset", offset, False), ("duration", duration, True)):
-        if (value is not None or not optional) and (
-            isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < np.inf
-        ):
-            raise AudioSignalError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    offset = check_nonneg("offset", offset, error=AudioSignalError)
+    if duration is not None:
+        duration = check_nonneg("duration", duration, error=AudioSignalError)
     # min(..., n_frames) keeps huge offsets and durations finite before rounding
     start = int(round(min(offset * sample_rate, n_frames)))
     if start >= n_frames:

@@ -8,44 +8,13 @@ import os
 import numpy as np
 
 from . import audio_io, stft as _stft
+from ._audio_args import check_audio as _check_audio, check_sample_rate as _check_sample_rate, pick_source
 from .errors import AudioSignalError, MaskError
 from .masks import MaskBase
-from .stft_params import MAX_SAMPLE_RATE, STFTParams
+from .stft_params import STFTParams
+from .validation import check_int, check_positive, is_real
 
 __all__ = ["AudioSignal"]
-
-
-def _check_sample_rate(sample_rate) -> int:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real):
-        raise AudioSignalError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
-    # Compare before any float conversion: NaN fails both tests, huge ints never overflow.
-    if not 0 < sample_rate <= MAX_SAMPLE_RATE or int(sample_rate) != sample_rate:
-        raise AudioSignalError(
-            f"sample_rate must be a positive integer in Hz, at most {MAX_SAMPLE_RATE}, got {sample_rate!r}"
-        )
-    return int(sample_rate)
-
-
-def _check_audio(array: np.ndarray) -> np.ndarray:
-    """Validate a float64 array and return it as read-only ``(n_channels, n_samples)``."""
-    if array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2:
-        raise AudioSignalError(
-            f"audio must have shape (n_samples,) or (n_channels, n_samples), got shape {array.shape}"
-        )
-    if array.size == 0:
-        raise AudioSignalError(f"audio is empty (shape {array.shape})")
-    if array.shape[0] > array.shape[1]:
-        raise AudioSignalError(
-            f"audio of shape {array.shape} has more channels than samples; sepkit expects "
-            "(n_channels, n_samples): pass array.T if the array is (n_samples, n_channels)"
-        )
-    if not np.all(np.isfinite(array)):
-        raise AudioSignalError("audio contains NaN or infinite values")
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array
 
 
 class AudioSignal:
@@ -76,11 +45,17 @@ class AudioSignal:
         A name, e.g. the source it holds; defaults to the file name without extension.
     offset, duration : float
         Excerpt of a file to read, in seconds.
+    path_to_input_file : str or os.PathLike, optional
+        nussl's keyword for a file (instead of ``path_or_array``).
+    audio_data_array : array_like, shape (n_samples,) or (n_channels, n_samples), optional
+        nussl's keyword for samples (instead of ``path_or_array``). Unlike nussl,
+        ``sample_rate`` has no default of 44100 Hz: give it.
 
     Raises
     ------
     AudioSignalError
-        Empty, NaN/inf, complex or wrongly shaped samples; a bad sample rate.
+        Empty, NaN/inf, complex or wrongly shaped samples; a bad sample rate; more than
+        one source of samples (e.g. ``path_or_array`` and ``audio_data_array``).
     AudioIOError
         The file cannot be read.
 
@@ -90,6 +65,8 @@ class AudioSignal:
     >>> sig = AudioSignal(np.zeros((2, 44100)), sample_rate=44100, label="silence")
     >>> sig.num_channels, sig.signal_duration, sig.stft().shape
     (2, 1.0, (1025, 88, 2))
+    >>> AudioSignal(audio_data_array=np.zeros(8000), sample_rate=8000).num_channels  # nussl's keywords
+    1
     """
 
     __slots__ = ("_audio", "_sample_rate", "_label", "_path", "_stft_params", "_stft_cache")
@@ -105,11 +82,12 @@ class AudioSignal:
         label: str | None = None,
         offset: float = 0.0,
         duration: float | None = None,
+        path_to_input_file=None,
+        audio_data_array=None,
     ):
         path = None
+        path_or_array = pick_source(path_or_array, path_to_input_file, audio_data_array, stft)
         if stft is not None:
-            if path_or_array is not None:
-                raise AudioSignalError("give either path_or_array or stft, not both")
             if sample_rate is None:
                 raise AudioSignalError("sample_rate is required when building a signal from an STFT")
             sample_rate = _check_sample_rate(sample_rate)
@@ -183,9 +161,8 @@ class AudioSignal:
             raise AudioSignalError("stft contains NaN or infinite values")
         if length is None:
             length = (stft.shape[1] - 1) * params.hop_length
-        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length <= 0:
-            raise AudioSignalError(f"length must be a positive integer number of samples, got {length!r}")
-        return _stft.istft(stft.astype(np.complex128, copy=False), params, int(length))
+        length = check_int("length", length, minimum=1, error=AudioSignalError)
+        return _stft.istft(stft.astype(np.complex128, copy=False), params, length)
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -383,9 +360,7 @@ class AudioSignal:
 
     def get_channel(self, channel: int) -> np.ndarray:
         """Return channel ``channel`` as a read-only ``(n_samples,)`` array."""
-        if isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or not 0 <= channel < self.num_channels:
-            raise AudioSignalError(f"channel must be an integer in [0, {self.num_channels}), got {channel!r}")
-        return self._audio[int(channel)]
+        return self._audio[check_int("channel", channel, 0, self.num_channels - 1, error=AudioSignalError)]
 
     def resample(self, sample_rate: int) -> "AudioSignal":
         """Return the signal resampled to ``sample_rate`` Hz (soxr, high quality)."""
@@ -397,21 +372,15 @@ class AudioSignal:
         audio = soxr.resample(self._audio.T, self._sample_rate, sample_rate, quality="HQ").T
         return AudioSignal._trusted(np.ascontiguousarray(audio), sample_rate, label=self._label)
 
-    def _check_samples(self, name, value, allow_zero=True) -> int:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if allow_zero else 1):
-            lowest = 0 if allow_zero else 1
-            raise AudioSignalError(f"{name} must be an integer number of samples >= {lowest}, got {value!r}")
-        return int(value)
-
     def zero_pad(self, before: int, after: int = 0) -> "AudioSignal":
         """Return the signal with ``before`` and ``after`` zero samples added."""
-        before = self._check_samples("before", before)
-        after = self._check_samples("after", after)
+        before = check_int("before", before, minimum=0, error=AudioSignalError)
+        after = check_int("after", after, minimum=0, error=AudioSignalError)
         return self._derive(np.pad(self._audio, ((0, 0), (before, after))))
 
     def truncate(self, length: int) -> "AudioSignal":
         """Return the first ``length`` samples (at most the whole signal)."""
-        length = self._check_samples("length", length, allow_zero=False)
+        length = check_int("length", length, minimum=1, error=AudioSignalError)
         if length >= self.signal_length:
             return self
         return self._derive(self._audio[:, :length])
@@ -421,9 +390,7 @@ class AudioSignal:
         current = float(np.max(np.abs(self._audio)))
         if current == 0.0:
             raise AudioSignalError("cannot peak-normalise a silent signal")
-        if not isinstance(peak, numbers.Real) or not np.isfinite(peak) or peak <= 0:
-            raise AudioSignalError(f"peak must be a positive number, got {peak!r}")
-        return self * (float(peak) / current)
+        return self * (check_positive("peak", peak, error=AudioSignalError) / current)
 
     def rms(self) -> np.ndarray:
         """Root-mean-square level per channel, shape ``(n_channels,)``."""
@@ -484,7 +451,7 @@ class AudioSignal:
         return self._derive(-self._audio)
 
     def __mul__(self, scalar):
-        if isinstance(scalar, numbers.Real) and not isinstance(scalar, bool):
+        if is_real(scalar):
             if not np.isfinite(scalar):
                 raise AudioSignalError(f"cannot multiply a signal by {scalar!r}")
             return self._derive(self._audio * float(scalar))
@@ -493,7 +460,7 @@ class AudioSignal:
     __rmul__ = __mul__
 
     def __truediv__(self, scalar):
-        if isinstance(scalar, numbers.Real) and not isinstance(scalar, bool):
+        if is_real(scalar):
             if scalar == 0 or not np.isfinite(scalar):
                 raise AudioSignalError(f"cannot divide a signal by {scalar!r}")
             return self._derive(self._audio / float(scalar))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import MaskError
+from .validation import check_int, is_int
 
 __all__ = ["MaskBase", "SoftMask", "BinaryMask"]
 
@@ -62,9 +63,7 @@ class MaskBase:
 
     def get_channel(self, channel: int) -> np.ndarray:
         """Return channel ``channel`` as an ``(n_freq, n_frames)`` array."""
-        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < self.num_channels:
-            raise MaskError(f"channel must be an integer in [0, {self.num_channels}), got {channel!r}")
-        return self._mask[:, :, channel]
+        return self._mask[:, :, check_int("channel", channel, 0, self.num_channels - 1, error=MaskError)]
 
     @classmethod
     def ones(cls, shape):
@@ -89,7 +88,7 @@ def _check_shape(shape) -> tuple:
         items = tuple(shape)
     except TypeError:
         items = None
-    if items is None or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in items):
+    if items is None or not all(is_int(n) for n in items):
         # like numpy: no floats (2.5 would silently become 2) and no strings ("23" is not (2, 3))
         raise MaskError(f"shape must be a tuple of integers, got {shape!r}")
     shape = tuple(int(n) for n in items)

@@ -9,6 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from .errors import STFTParamsError
+from .validation import check_int
 
 __all__ = ["STFTParams", "get_window", "default_window_length", "WINDOW_ALIASES", "MAX_SAMPLE_RATE"]
 
@@ -102,11 +103,6 @@ def get_window(window_type, length: int) -> np.ndarray:
     return _cached_window(window_type, int(length))
 
 
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise STFTParamsError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_nola(window: np.ndarray, hop_length: int, window_type) -> None:
     """Raise unless the squared window overlap-added at ``hop_length`` is nonzero everywhere,
     including at the ends of a finite signal framed as in :func:`sepkit.core.stft`."""
@@ -176,11 +172,11 @@ class STFTParams:
 
     def __post_init__(self):
         if self.window_length is not None:
-            _check_positive_int("window_length", self.window_length)
-            object.__setattr__(self, "window_length", int(self.window_length))
+            window_length = check_int("window_length", self.window_length, 1, error=STFTParamsError)
+            object.__setattr__(self, "window_length", window_length)
         if self.hop_length is not None:
-            _check_positive_int("hop_length", self.hop_length)
-            object.__setattr__(self, "hop_length", int(self.hop_length))
+            hop_length = check_int("hop_length", self.hop_length, 1, error=STFTParamsError)
+            object.__setattr__(self, "hop_length", hop_length)
         if self.window_length is not None and self.hop_length is not None:
             if self.hop_length > self.window_length:
                 raise STFTParamsError(

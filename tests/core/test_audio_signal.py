@@ -160,6 +160,42 @@ def test_conflicting_arguments(stereo):
         AudioSignal(stft=stereo.stft(), stft_params=stereo.stft_params)  # no sample rate
 
 
+def test_nussl_keywords(ramp_wav, rng):
+    path, data = ramp_wav
+    from_file = AudioSignal(path_to_input_file=path)
+    assert from_file.sample_rate == 8000 and from_file.path == str(path) and from_file.label == "ramp"
+    np.testing.assert_array_equal(from_file.audio_data, AudioSignal(path).audio_data)
+    x = rng.standard_normal((2, 1000))
+    from_array = AudioSignal(audio_data_array=x, sample_rate=8000, label="x")
+    np.testing.assert_array_equal(from_array.audio_data, x)
+    assert from_array.sample_rate == 8000 and from_array.label == "x"
+    spec = sepkit.core.stft(x, SMALL)
+    from_stft = AudioSignal(stft=spec, sample_rate=8000, stft_params=SMALL, length=1000)
+    np.testing.assert_allclose(from_stft.audio_data, x, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, named",
+    [
+        ({"path_or_array": np.zeros(10), "audio_data_array": np.zeros(10)}, "path_or_array and audio_data_array"),
+        ({"path_or_array": "a.wav", "path_to_input_file": "a.wav"}, "path_or_array and path_to_input_file"),
+        ({"path_to_input_file": "a.wav", "audio_data_array": np.zeros(10)}, "path_to_input_file and audio_data_array"),
+        ({"audio_data_array": np.zeros(10), "stft": np.zeros((33, 3), complex)}, "audio_data_array and stft"),
+        ({"path_to_input_file": np.zeros(10)}, "path_to_input_file must be a str"),
+        ({"audio_data_array": "a.wav"}, "audio_data_array must be an array"),
+    ],
+    ids=["positional+array", "positional+path", "path+array", "array+stft", "array-as-path", "path-as-array"],
+)
+def test_nussl_keywords_conflicts(kwargs, named):
+    with pytest.raises(AudioSignalError, match=named):
+        AudioSignal(sample_rate=8000, **kwargs)
+
+
+def test_nussl_keywords_need_a_sample_rate():
+    with pytest.raises(AudioSignalError, match="sample_rate is required"):
+        AudioSignal(audio_data_array=np.zeros(10))  # nussl assumed 44100 Hz; sepkit asks
+
+
 def test_from_stft(rng):
     x = rng.standard_normal((2, 1000))
     spec = sepkit.core.stft(x, SMALL)
