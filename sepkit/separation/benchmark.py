@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
-import numbers
+import math
 
 import numpy as np
 
 from ..core import AudioSignal, SeparationError, SoftMask
+from ..core.validation import check_bool, check_choice, check_int, check_real, is_real
 from ..kernels import masks as masks_kernels
 from .base import MaskSeparationBase, SeparationBase, validate_labels, validate_sources
 from .wiener import WienerFilter
 
-__all__ = ["IdealMask", "MixAsEstimate", "HighLowPassFilter", "WienerFilter"]
+__all__ = ["IdealMask", "IdealBinaryMask", "IdealRatioMask", "MixAsEstimate", "HighLowPassFilter", "WienerFilter"]
 
 #: nussl's constant in the denominator of its ratio masks.
 NUSSL_EPS = 1e-8
@@ -110,20 +111,24 @@ class IdealMask(MaskSeparationBase):
     ):
         super().__init__(input_audio_signal, mask_type, mask_threshold, stft_params)
         self.sources, self.source_labels = validate_sources(input_audio_signal, sources)
-        if approach not in self.APPROACHES:
-            raise SeparationError(f"approach must be one of {self.APPROACHES}, got {approach!r}")
-        if normalize not in self.NORMALIZATIONS:
-            raise SeparationError(f"normalize must be one of {self.NORMALIZATIONS}, got {normalize!r}")
-        if isinstance(power, bool) or not isinstance(power, numbers.Real) or power not in (1, 2):
+        self._configure(approach, power, truncate, normalize)
+        self.approach, self.power, self.truncate, self.normalize = (
+            self._approach, self._power, self._truncate, self._normalize
+        )
+
+    def _configure(self, approach, power, truncate, normalize):
+        """Validate the mask settings and keep them under private names, which :meth:`run`
+        reads (the front ends :class:`IdealBinaryMask` and :class:`IdealRatioMask` store
+        their own arguments under their public names)."""
+        approach = check_choice("approach", approach, self.APPROACHES, error=SeparationError)
+        normalize = check_choice("normalize", normalize, self.NORMALIZATIONS, error=SeparationError)
+        if not is_real(power) or power not in (1, 2):
             raise SeparationError(f"power must be 1 or 2, got {power!r}")
         if approach == "irm-psa" and power != 1:
             raise SeparationError("the phase-sensitive mask (approach='irm-psa') needs power=1")
-        if not isinstance(truncate, (bool, np.bool_)):
-            raise SeparationError(f"truncate must be True or False, got {truncate!r}")
-        self.approach = approach
-        self.power = int(power)
-        self.truncate = bool(truncate)
-        self.normalize = normalize
+        self._approach, self._power = approach, int(power)
+        self._truncate = check_bool("truncate", truncate, error=SeparationError)
+        self._normalize = normalize
         self.unbounded_masks = None
 
     # The kernels work on flat Fortran-order views of the (n_freq, n_frames, n_channels)
@@ -145,20 +150,20 @@ class IdealMask(MaskSeparationBase):
         """Ratio masks (flat) and whether they all lie in [0, 1]."""
         total = np.zeros(mix_spec.size)
         terms = [np.empty(mix_spec.size) for _ in self.sources]
-        clip_to_mixture = self.normalize == "sources" and self.truncate
+        clip_to_mixture = self._normalize == "sources" and self._truncate
         mix_flat = _flat(mix_spec)
         for spec, out in zip(self._flat_source_specs(), terms):
-            if self.approach == "irm-msa":
-                masks_kernels.magnitude_terms(spec, self.power, out, total)
+            if self._approach == "irm-msa":
+                masks_kernels.magnitude_terms(spec, self._power, out, total)
             else:
                 masks_kernels.phase_sensitive_terms(spec, mix_flat, clip_to_mixture, out, total)
-        if self.normalize == "sources":
+        if self._normalize == "sources":
             denominator, offset, clip = total, NUSSL_EPS, False
         else:
             denominator = np.abs(mix_flat)
-            if self.power == 2:
+            if self._power == 2:
                 np.square(denominator, out=denominator)
-            offset, clip = 0.0, self.truncate
+            offset, clip = 0.0, self._truncate
         bounded = True
         for t in terms:
             low, high = masks_kernels.normalize_terms(t, denominator, offset, clip)
@@ -175,7 +180,7 @@ class IdealMask(MaskSeparationBase):
         """
         mix_spec = self.audio_signal.stft(self.stft_params)
         self.unbounded_masks = None
-        if self.approach == "ibm":
+        if self._approach == "ibm":
             flat, bounded = self._ibm(mix_spec.size), True
         else:
             flat, bounded = self._ratio_masks(mix_spec)
@@ -196,6 +201,127 @@ class IdealMask(MaskSeparationBase):
             self.audio_signal._masked_istft(mask, self.stft_params, label)
             for mask, label in zip(self.unbounded_masks, self.source_labels)
         ]
+
+
+class IdealBinaryMask(IdealMask):
+    """nussl's ``IdealBinaryMask``: the ideal binary mask, a front end of :class:`IdealMask`.
+
+    ``IdealBinaryMask(mix, sources)`` is ``IdealMask(mix, sources, approach='ibm',
+    mask_type='binary')``: source ``j`` keeps the bins where ``|S_j|`` is the largest of
+    all sources.
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture, shape ``(n_channels, n_samples)``.
+    sources : list of AudioSignal or dict of str to AudioSignal
+        The true sources, each of the mixture's rate, channel count and length (nussl
+        passes a list). The estimates come back in this order (nussl sorts dict keys).
+    mask_type : {'binary', 'soft'} or SoftMask or BinaryMask
+        Kind of masks (values 0 and 1 either way); nussl's default ``'binary'``.
+    mask_threshold : float
+        Threshold in (0, 1) of binary masks (irrelevant here: the values are 0 and 1).
+    stft_params : STFTParams or None
+        STFT parameters; ``None`` uses the mixture's.
+
+    Notes
+    -----
+    Bins where several sources tie for the largest magnitude (e.g. silent in every
+    source) go to the first of them, so the masks sum to one and the estimates to the
+    mixture; nussl gives such bins to no source.
+
+    Examples
+    --------
+    >>> mix, sources = sepkit.datasets.load_example()
+    >>> estimates = IdealBinaryMask(mix, list(sources.values()))()
+    >>> len(estimates)
+    4
+    """
+
+    def __init__(self, input_audio_signal, sources, mask_type="binary", mask_threshold=0.5, stft_params=None):
+        super().__init__(
+            input_audio_signal, sources, mask_type=mask_type, approach="ibm", mask_threshold=mask_threshold,
+            stft_params=stft_params,
+        )
+
+
+#: (range_min, range_max) of nussl's phase-sensitive approximation that sepkit computes,
+#: and whether they truncate.
+_PSA_RANGES = {(0.0, 1.0): True, (-math.inf, math.inf): False}
+
+
+class IdealRatioMask(IdealMask):
+    """nussl's ``IdealRatioMask``: ratio masks normalised by the sum of the sources.
+
+    A front end of :class:`IdealMask` with ``normalize='sources'``, so that, with ``X`` the
+    mixture STFT and ``S_j`` the STFT of source ``j``::
+
+        msa:  V_j = |S_j|
+        psa:  V_j = clip(|S_j| cos(angle(S_j) - angle(X)), range_min |X|, range_max |X|)
+        M_j = V_j / (sum_k V_k + 1e-8)
+
+    exactly as nussl computes them.
+
+    Parameters
+    ----------
+    input_audio_signal : AudioSignal
+        The mixture, shape ``(n_channels, n_samples)``.
+    sources : list of AudioSignal or dict of str to AudioSignal
+        The true sources, each of the mixture's rate, channel count and length (nussl
+        passes a list). The estimates come back in this order (nussl sorts dict keys).
+    approach : {'psa', 'msa'}
+        Phase-sensitive (nussl's default, generally better) or magnitude spectrum
+        approximation.
+    mask_type : {'soft', 'binary'} or SoftMask or BinaryMask
+        Soft masks keep the ratios (nussl's default); binary masks keep the bins whose
+        ratio exceeds ``mask_threshold`` (nussl's binary IRM fails).
+    mask_threshold : float
+        Threshold in (0, 1) of binary masks.
+    range_min, range_max : float
+        Clipping range of the PSA terms, as multiples of ``|X|``: ``(0.0, 1.0)``, the
+        truncated PSA (nussl's default), or ``(-inf, inf)``, the untruncated one (whose
+        masks may leave [0, 1]; they are then kept in ``unbounded_masks``). Other ranges
+        are not supported. Unused by MSA.
+    stft_params : STFTParams or None
+        STFT parameters; ``None`` uses the mixture's.
+
+    Raises
+    ------
+    SeparationError
+        For an unknown approach, an unsupported range or sources that do not match the
+        mixture.
+
+    Examples
+    --------
+    >>> mix, sources = sepkit.datasets.load_example()
+    >>> masks = IdealRatioMask(mix, list(sources.values()), approach="psa").run()
+    >>> float(np.max(np.abs(sum(m.mask for m in masks) - 1))) < 1e-6
+    True
+    """
+
+    def __init__(
+        self,
+        input_audio_signal,
+        sources,
+        approach="psa",
+        mask_type="soft",
+        mask_threshold=0.5,
+        range_min=0.0,
+        range_max=1.0,
+        stft_params=None,
+    ):
+        approach = check_choice("approach", approach, ("psa", "msa"), error=SeparationError)
+        range_min = check_real("range_min", range_min, finite=False, error=SeparationError)
+        range_max = check_real("range_max", range_max, finite=False, error=SeparationError)
+        if (range_min, range_max) not in _PSA_RANGES:
+            raise SeparationError(
+                "range_min, range_max must be 0.0, 1.0 (truncated PSA, nussl's default) or -inf, inf "
+                f"(untruncated PSA), got {range_min!r}, {range_max!r}"
+            )
+        MaskSeparationBase.__init__(self, input_audio_signal, mask_type, mask_threshold, stft_params)
+        self.sources, self.source_labels = validate_sources(input_audio_signal, sources)
+        self._configure("irm-" + approach, 1, _PSA_RANGES[(range_min, range_max)], "sources")
+        self.approach, self.range_min, self.range_max = approach, range_min, range_max
 
 
 class MixAsEstimate(SeparationBase):
@@ -222,7 +348,7 @@ class MixAsEstimate(SeparationBase):
 
     def __init__(self, input_audio_signal, num_sources):
         super().__init__(input_audio_signal)
-        self.num_sources = validate_num_sources(num_sources)
+        self.num_sources = check_int("num_sources", num_sources, minimum=1, error=SeparationError)
         self.source_labels = validate_labels(None, self.num_sources)
 
     def run(self):
@@ -235,10 +361,9 @@ class MixAsEstimate(SeparationBase):
 
 
 def validate_num_sources(num_sources) -> int:
-    """Return ``num_sources`` as an int, raising :class:`SeparationError` unless it is >= 1."""
-    if isinstance(num_sources, bool) or not isinstance(num_sources, numbers.Integral) or num_sources < 1:
-        raise SeparationError(f"num_sources must be a positive integer, got {num_sources!r}")
-    return int(num_sources)
+    """``num_sources`` as an int >= 1 (:func:`~sepkit.core.validation.check_int`); kept for
+    ``separation.nmf.base`` until it calls ``check_int`` itself."""
+    return check_int("num_sources", num_sources, minimum=1, error=SeparationError)
 
 
 class HighLowPassFilter(MaskSeparationBase):
@@ -272,13 +397,7 @@ class HighLowPassFilter(MaskSeparationBase):
     def __init__(self, input_audio_signal, cutoff_hz, mask_type="binary", stft_params=None):
         super().__init__(input_audio_signal, mask_type=mask_type, stft_params=stft_params)
         nyquist = input_audio_signal.sample_rate / 2
-        if (
-            isinstance(cutoff_hz, bool)
-            or not isinstance(cutoff_hz, numbers.Real)
-            or not 0 < cutoff_hz < nyquist
-        ):
-            raise SeparationError(f"cutoff_hz must be a frequency in (0, {nyquist}) Hz, got {cutoff_hz!r}")
-        self.cutoff_hz = float(cutoff_hz)
+        self.cutoff_hz = check_real("cutoff_hz", cutoff_hz, 0.0, nyquist, inclusive=False, error=SeparationError)
         self.source_labels = ["low", "high"]
 
     def run(self):

@@ -252,3 +252,58 @@ def test_cancelling_sources_give_silence_not_nan(approach, truncate):
     estimates = IdealMask(a + b, [a, b], approach=approach, truncate=truncate)()
     for est in estimates:
         np.testing.assert_array_equal(est.audio_data, 0.0)
+
+
+# -- nussl's front ends ------------------------------------------------------------------------
+
+
+def test_ideal_binary_mask_is_ideal_mask_ibm():
+    from sepkit.separation import IdealBinaryMask
+
+    mix, sources = _stereo_pair(13)
+    sep = IdealBinaryMask(mix, list(sources.values()))
+    masks = sep.run()
+    assert sep.mask_type is BinaryMask and all(isinstance(m, BinaryMask) for m in masks)
+    reference = IdealMask(mix, list(sources.values()), approach="ibm", mask_type="binary").run()
+    for got, want in zip(masks, reference):
+        np.testing.assert_array_equal(got.mask, want.mask)
+    assert sorted(sep.get_params()) == ["mask_threshold", "mask_type", "sources", "stft_params"]
+
+
+@pytest.mark.parametrize("approach", ["psa", "msa"])
+def test_ideal_ratio_mask_is_ideal_mask_normalised_by_the_sources(approach):
+    from sepkit.separation import IdealRatioMask
+
+    mix, sources = _stereo_pair(14)
+    sep = IdealRatioMask(mix, sources, approach=approach)
+    params = sep.get_params()
+    assert params["approach"] == approach and (params["range_min"], params["range_max"]) == (0.0, 1.0)
+    reference = IdealMask(mix, sources, approach="irm-" + approach, normalize="sources").run()
+    for got, want in zip(sep.run(), reference):
+        np.testing.assert_array_equal(got.mask, want.mask)
+    again = type(sep)(mix, **params).run()
+    for got, want in zip(again, reference):
+        np.testing.assert_array_equal(got.mask, want.mask)
+
+
+def test_untruncated_ideal_ratio_mask():
+    from sepkit.separation import IdealRatioMask
+
+    mix, sources = _stereo_pair(15)
+    sep = IdealRatioMask(mix, sources, range_min=-np.inf, range_max=np.inf)
+    estimates = sep()
+    reference = IdealMask(mix, sources, approach="irm-psa", normalize="sources", truncate=False)()
+    for got, want in zip(estimates, reference):
+        np.testing.assert_array_equal(got.audio_data, want.audio_data)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"approach": "ibm"}, {"range_min": 0.1}, {"range_max": 2.0}, {"range_min": -np.inf}, {"range_min": "0"}],
+)
+def test_ideal_ratio_mask_bad_arguments(kwargs):
+    from sepkit.separation import IdealRatioMask
+
+    mix, sources = _stereo_pair(16)
+    with pytest.raises(SeparationError):
+        IdealRatioMask(mix, sources, **kwargs)
