@@ -15,9 +15,10 @@ STFTs:
 
 With default options the result equals ``norbert.wiener(v, x, iterations)`` (norbert
 0.2.1, frames-first layout) to rounding error, without norbert's in-place change of
-the mixture. The array-level helpers :func:`residual_model` and
-:func:`reduce_interferences` implement norbert's ``contrib`` ideas as they are meant to
-work. The numba kernels live in :mod:`sepkit.kernels.wiener`.
+the mixture. The filtering itself is :func:`sepkit.filtering.wiener` (norbert's array
+API, frames first), called on transposed views of the STFTs; :func:`residual_model`
+and :func:`reduce_interferences` here are the frequency-first forms of
+:func:`sepkit.filtering.residual_model` and :func:`sepkit.filtering.reduce_interferences`.
 
 Shapes follow sepkit's convention: an STFT is ``(n_freq, n_frames, n_channels)``,
 source stacks put the source axis last.
@@ -25,12 +26,12 @@ source stacks put the source axis last.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .. import filtering
 from ..core import AudioSignal, SeparationError
 from ..core.stft import num_frames
+from ..core.validation import check_array, check_bool, check_int, check_nonneg, check_positive, check_probability
 from .base import SeparationBase, signals_from_stfts, validate_labels, validate_sources, validate_stft_params
 
 __all__ = ["WienerFilter", "residual_model", "reduce_interferences", "INTERFERENCE_SMOOTHING"]
@@ -39,23 +40,23 @@ __all__ = ["WienerFilter", "residual_model", "reduce_interferences", "INTERFEREN
 #: :func:`reduce_interferences` (norbert's width).
 INTERFERENCE_SMOOTHING = 10.0
 
+#: Truncation of that blur, in standard deviations (scipy's default).
+_INTERFERENCE_TRUNCATE = 4.0
+
 _FLOAT_EPS = float(np.finfo(np.float64).eps)
-_CHUNK_BINS = 16  # frequency bins per dynamically scheduled chunk of the EM kernel
-
-
-def _logistic(values, thresh, slope):
-    return 1.0 / (1.0 + np.exp(-slope * (values - thresh)))
+_CHUNK_BINS = 16  # frequency bins per dynamically scheduled chunk of the model-stacking kernel
 
 
 def residual_model(models: np.ndarray, mix_stft: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """Append a residual source modelling what the source models do not explain.
 
-    Spectral subtraction with a least-squares fit (norbert's ``residual_model`` with
-    its scaling fixed): with ``vx = max(eps, |x| ** alpha)``
-    and ``v_tot = sum_j v_j``, each bin and channel gets the gain
-    ``g = sum_t vx v_tot / (eps + sum_t v_tot ** 2)``; the sources become ``g v_j`` and
-    the residual ``max(0, vx - sum_j g v_j)`` (consistent with the scaled sources).
-    ``eps`` is the float64 machine epsilon, a numerical guard only.
+    The frequency-first form of :func:`sepkit.filtering.residual_model` (which takes
+    norbert's frames-first arrays): spectral subtraction with a least-squares fit, with
+    ``vx = max(eps, |x| ** alpha)`` and ``v_tot = sum_j v_j``, each bin and channel gets
+    the gain ``g = sum_t vx v_tot / (eps + sum_t v_tot ** 2)``; the sources become
+    ``g v_j`` and the residual ``max(0, vx - sum_j g v_j)`` (consistent with the scaled
+    sources, unlike norbert 0.2.1). ``eps`` is the float64 machine epsilon, a
+    numerical guard only.
 
     Parameters
     ----------
@@ -78,17 +79,8 @@ def residual_model(models: np.ndarray, mix_stft: np.ndarray, alpha: float = 1.0)
     >>> residual_model(np.full((3, 4, 1, 2), 0.25), x).shape
     (3, 4, 1, 3)
     """
-    eps = _FLOAT_EPS
-    vx = np.abs(mix_stft)
-    if alpha != 1:
-        vx **= alpha
-    np.maximum(vx, eps, out=vx)
-    total = models.sum(axis=-1)
-    gain = (vx * total).sum(axis=1, keepdims=True) / (eps + (total * total).sum(axis=1, keepdims=True))
-    scaled = np.empty(vx.shape + (models.shape[-1] + 1,))
-    np.multiply(models, gain[..., None], out=scaled[..., :-1])
-    np.maximum(vx - scaled[..., :-1].sum(axis=-1), 0.0, out=scaled[..., -1])
-    return scaled
+    out = filtering.residual_model(np.swapaxes(models, 0, 1), np.swapaxes(mix_stft, 0, 1), alpha)
+    return np.swapaxes(out, 0, 1)
 
 
 def reduce_interferences(
@@ -96,9 +88,10 @@ def reduce_interferences(
 ) -> np.ndarray:
     """Sparsify source models along the source axis (interference reduction).
 
-    After Prätzlich et al. (ICASSP 2015), with the blur over time and frequency only
-    (unlike norbert 0.2.1, the blur never mixes sources or channels and the threshold
-    and slope are honoured)::
+    The frequency-first form of :func:`sepkit.filtering.reduce_interferences` (after
+    Prätzlich et al., ICASSP 2015), with the blur over time and frequency only (unlike
+    norbert 0.2.1, the blur never mixes sources or channels and the threshold and slope
+    are honoured)::
 
         vs_j    = gaussian_blur_over_time_and_frequency(v_j, width)
         share_j = vs_j / (eps + sum_k vs_k)
@@ -130,42 +123,28 @@ def reduce_interferences(
     >>> reduce_interferences(v, 0.6).shape
     (20, 30, 1, 2)
     """
-    from scipy.ndimage import gaussian_filter
-
-    smooth = gaussian_filter(np.asarray(models, dtype=np.float64), sigma=(width, width, 0.0, 0.0))
-    share = smooth / (_FLOAT_EPS + smooth.sum(axis=-1, keepdims=True))
-    return models * _logistic(share, thresh, slope)
-
-
-def _check_fraction(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value < 1.0:
-        raise SeparationError(f"{name} must be None or a threshold in (0, 1), got {value!r}")
-    return float(value)
+    out = filtering.reduce_interferences(
+        np.swapaxes(models, 0, 1), thresh, slope, width=width, truncate=_INTERFERENCE_TRUNCATE
+    )
+    return np.swapaxes(out, 0, 1)
 
 
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise SeparationError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+def _check_threshold(name, value):
+    """None, or a threshold in (0, 1)."""
+    return None if value is None else check_probability(name, value, open_interval=True, error=SeparationError)
 
 
 def _check_magnitudes(name, array, expected, allow_2d):
     """Validate one nonnegative, finite, real array against ``expected`` = (F, T, C)."""
     if isinstance(array, AudioSignal):
         raise SeparationError(f"{name} is an AudioSignal but other estimates are arrays: do not mix them")
-    try:
-        array = np.asarray(array)
-    except Exception as err:  # ragged nested lists, ...
-        raise SeparationError(f"{name} is not an array: {err}") from None
+    array = check_array(name, array, kinds="biufc", finite=False, allow_empty=True, what="magnitude spectrogram",
+                        error=SeparationError)
     if array.dtype.kind == "c":
         raise SeparationError(
             f"{name} is complex: estimates must be nonnegative magnitude spectrograms "
             "(pass numpy.abs(stft))"
         )
-    if array.dtype.kind not in "fiu":
-        raise SeparationError(f"{name} must be a real numeric array, got dtype {array.dtype}")
     if allow_2d and array.ndim == 2:
         array = array[:, :, None]
     n_freq, n_frames, n_channels = expected
@@ -179,21 +158,9 @@ def _check_magnitudes(name, array, expected, allow_2d):
             f"{name} has shape {array.shape}, expected {wanted} to match the mixture STFT "
             f"(n_freq, n_frames, n_channels) = {expected}"
         )
-    if not ndim == 3 and array.shape[3] == 0:
+    if ndim == 4 and array.shape[3] == 0:
         raise SeparationError(f"{name} has no source (shape {array.shape})")
-    if array.size == 0:
-        raise SeparationError(f"{name} is empty (shape {array.shape})")
-    if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            raise SeparationError(f"{name} contains {int(bad.sum())} NaN or infinite values")
-    negative = array < 0
-    if negative.any():
-        raise SeparationError(
-            f"{name} contains {int(negative.sum())} negative values (minimum {array.min()!r}); "
-            "expected nonnegative magnitudes"
-        )
-    return array
+    return check_array(name, array, kinds="biuf", nonneg=True, what="magnitude spectrogram", error=SeparationError)
 
 
 class WienerFilter(SeparationBase):
@@ -318,34 +285,20 @@ class WienerFilter(SeparationBase):
     ):
         super().__init__(input_audio_signal)
         self.stft_params = validate_stft_params(stft_params, input_audio_signal)
-        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 0:
-            raise SeparationError(f"iterations must be an integer >= 0, got {iterations!r}")
-        self.iterations = int(iterations)
-        if (
-            isinstance(alpha, bool)
-            or not isinstance(alpha, numbers.Real)
-            or not np.isfinite(alpha)
-            or alpha <= 0
-        ):
-            raise SeparationError(f"alpha must be a finite number > 0 (1: magnitudes, 2: powers), got {alpha!r}")
-        self.alpha = float(alpha)
-        self.residual = _check_bool("residual", residual)
-        self.softmask_init = _check_bool("softmask_init", softmask_init)
-        self.renormalize = _check_bool("renormalize", renormalize)
-        if eps is None:
-            eps = _FLOAT_EPS
-        elif isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not np.isfinite(eps) or eps < 0:
-            raise SeparationError(f"eps must be None or a finite number >= 0, got {eps!r}")
-        self.eps = float(eps)
-        self.reduce_interferences = _check_fraction("reduce_interferences", reduce_interferences)
-        self.compress = _check_fraction("compress", compress)
-        if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not np.isfinite(slope) or slope <= 0:
-            raise SeparationError(f"slope must be a finite number > 0, got {slope!r}")
-        self.slope = float(slope)
+        self.iterations = check_int("iterations", iterations, minimum=0, error=SeparationError)
+        self.alpha = check_positive("alpha", alpha, error=SeparationError)
+        self.residual = check_bool("residual", residual, error=SeparationError)
+        self.softmask_init = check_bool("softmask_init", softmask_init, error=SeparationError)
+        self.renormalize = check_bool("renormalize", renormalize, error=SeparationError)
+        self.eps = _FLOAT_EPS if eps is None else check_nonneg("eps", eps, error=SeparationError)
+        self.reduce_interferences = _check_threshold("reduce_interferences", reduce_interferences)
+        self.compress = _check_threshold("compress", compress)
+        self.slope = check_positive("slope", slope, error=SeparationError)
         if self.compress is not None and not self.softmask_init and self.iterations == 0:
             raise SeparationError(
                 "compress needs a filter to compress: use softmask_init=True or iterations >= 1"
             )
+        self.estimates = estimates
         self._signals, self._arrays, labels = self._validate_estimates(estimates)
         n_sources = len(labels)
         self.source_labels = labels + (["residual"] if self.residual else [])
@@ -432,7 +385,7 @@ class WienerFilter(SeparationBase):
             models = residual_model(models, self.audio_signal.stft(self.stft_params), self.alpha)
         if self.reduce_interferences is not None:
             models = reduce_interferences(models, self.reduce_interferences, self.slope)
-        return models
+        return np.ascontiguousarray(models)  # a copy only if a step left another memory order
 
     # -- separation ---------------------------------------------------------------------------
     def run(self) -> np.ndarray:
@@ -449,10 +402,6 @@ class WienerFilter(SeparationBase):
         SeparationError
             If ``eps=0`` made a mixture covariance singular.
         """
-        import numba
-
-        from ..kernels.wiener import max_abs, wiener_em
-
         x = self.audio_signal.stft(self.stft_params)  # read-only cache: never written
         if self.softmask_init:
             init = self.models()
@@ -462,33 +411,19 @@ class WienerFilter(SeparationBase):
                 np.power(init, 1.0 / self.alpha, out=init)
         else:
             init = self._stack(1.0)  # the magnitudes themselves
-        n_freq, n_frames, n_channels = x.shape
-        y = np.empty((n_freq, n_frames, n_channels, init.shape[3]), dtype=np.complex128)
-        scale = 1.0
-        if self.iterations > 0:
-            scale = max(1.0, max_abs(x.ravel(order="K")) / 10.0)
-        # dynamic scheduling in chunks of bins: robust when another process holds a core
-        with numba.parallel_chunksize(_CHUNK_BINS):
-            n_bad = wiener_em(
-                init,
-                x,
-                not self.softmask_init,
-                self.iterations,
-                self.eps,
-                scale,
-                -1.0 if self.compress is None else self.compress,
-                self.slope,
-                self.renormalize,
-                y,
-            )
-        bad = int(n_bad.sum())
-        if bad:
-            raise SeparationError(
-                f"the mixture covariance is singular in {bad} time-frequency bins with eps={self.eps!r}; "
-                "use eps > 0 (None gives the machine epsilon)"
-            )
-        self.result_stfts = y
-        return y
+        # sepkit.filtering takes norbert's frames-first layout: transposed views, no copies
+        y = filtering.wiener(
+            np.swapaxes(init, 0, 1),
+            np.swapaxes(x, 0, 1),
+            self.iterations,
+            use_softmask=self.softmask_init,
+            eps=self.eps,
+            logit=self.compress,
+            slope=self.slope,
+            renormalize=self.renormalize,
+        )
+        self.result_stfts = np.swapaxes(y, 0, 1)  # C-contiguous (n_freq, n_frames, n_channels, n_sources)
+        return self.result_stfts
 
     def make_audio_signals(self) -> list[AudioSignal]:
         """Invert :attr:`result_stfts` into signals of the mixture's length and rate.

@@ -1,100 +1,20 @@
-"""Numba kernels of Wiener filtering: soft masks, the multichannel EM, model stacking.
-
-Layout everywhere: frequency first, sources last, as in the rest of sepkit:
-
-* ``x`` mixture STFT, complex128, ``(n_freq, n_frames, n_channels)`` -- any memory
-  order (the Fortran-ordered array of :meth:`AudioSignal.stft` is read as it is);
-* ``v`` source models (``|S_j| ** alpha``) or magnitudes, float64,
-  ``(n_freq, n_frames, n_model_channels, n_sources)`` with ``n_model_channels`` 1 or
-  ``n_channels``, C-contiguous;
-* ``y`` source STFT estimates, complex128, ``(n_freq, n_frames, n_channels, n_sources)``,
-  C-contiguous.
+"""The simplified multichannel EM of Wiener filtering (Nugraha, Liutkus & Vincent 2016).
 
 The EM is separable over frequency (the statistics of bin ``f`` depend on bin ``f``
 only), so every kernel runs ``prange`` over frequency and, for each bin, does the
 whole job (initial estimate, every EM iteration) on a block that stays in cache.
-Numerical conventions follow norbert 0.2.1 so that
-the results agree with ``norbert.wiener`` to rounding error.
-
-Compression (``compress > 0``) is the logistic "binarisation" of the filter with
-threshold ``compress`` and slope ``slope``: applied per channel to soft masks, and to
-the scalar gain ``g_j = tr(W_j) / n_channels`` of a multichannel filter ``W_j``, which is
-rescaled to ``W_j * h_j / (eps + g_j)``. ``h_j = logistic(g_j)``, or with
-``renormalize`` ``h_j = logistic(g_j) * sum_k g_k / (eps + sum_k logistic(g_k))`` so the
-compressed gains keep their total.
-
-Nothing here allocates more than per-bin scratch; nothing mutates an input but the
-documented output arrays.
+Numerical conventions follow norbert 0.2.1, so the results agree with
+``norbert.expectation_maximization`` and ``norbert.wiener`` to rounding error. Layouts
+are those of :mod:`sepkit.kernels.wiener`.
 """
 
 import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["softmask", "magnitude_phase", "em_refine", "wiener_em", "stack_models", "max_abs"]
+from .masking import _logistic, _magnitude_phase_bin, _softmask_bin
 
-
-@numba.njit(cache=True, inline="always")
-def _logistic(value, thresh, slope):
-    return 1.0 / (1.0 + np.exp(-slope * (value - thresh)))
-
-
-@numba.njit(cache=True)
-def _softmask_bin(v, x, eps, divisor, compress, slope, renormalize, y):
-    """Soft mask of one frequency bin, ``y[t, c, j] = m_j(t, c) * x[t, c] / divisor``.
-
-    v : (n_frames, n_model_channels, n_sources) float64; x : (n_frames, n_channels)
-    complex128; y : (n_frames, n_channels, n_sources) complex128, written.
-    """
-    n_frames, n_model_channels, n_sources = v.shape
-    n_channels = x.shape[1]
-    masks = np.empty(n_sources)
-    for t in range(n_frames):
-        for c in range(n_channels):
-            cv = c if n_model_channels > 1 else 0
-            total = 0.0
-            for j in range(n_sources):
-                total += v[t, cv, j]
-            denominator = eps + total
-            if denominator > 0.0:
-                for j in range(n_sources):
-                    masks[j] = v[t, cv, j] / denominator
-            else:  # eps == 0 and every model silent: the eps -> 0 limit is a zero mask
-                for j in range(n_sources):
-                    masks[j] = 0.0
-            if compress > 0.0:
-                mask_sum = 0.0
-                logit_sum = 0.0
-                for j in range(n_sources):
-                    mask_sum += masks[j]
-                    masks[j] = _logistic(masks[j], compress, slope)
-                    logit_sum += masks[j]
-                if renormalize:
-                    factor = mask_sum / (eps + logit_sum) if eps + logit_sum > 0.0 else 0.0
-                    for j in range(n_sources):
-                        masks[j] *= factor
-            xc = x[t, c]
-            for j in range(n_sources):
-                y[t, c, j] = (masks[j] * xc) / divisor
-
-
-@numba.njit(cache=True)
-def _magnitude_phase_bin(mag, x, divisor, y):
-    """``y[t, c, j] = mag[t, c, j] * exp(i angle(x[t, c])) / divisor`` for one bin (angle(0) = 0)."""
-    n_frames, n_model_channels, n_sources = mag.shape
-    n_channels = x.shape[1]
-    for t in range(n_frames):
-        for c in range(n_channels):
-            cv = c if n_model_channels > 1 else 0
-            xc = x[t, c]
-            modulus = np.sqrt(xc.real * xc.real + xc.imag * xc.imag)
-            if modulus > 0.0:
-                unit = xc / modulus
-            else:
-                unit = 1.0 + 0.0j
-            for j in range(n_sources):
-                y[t, c, j] = (mag[t, cv, j] * unit) / divisor
-
+__all__ = ["em_refine", "wiener_em", "local_gaussian_model"]
 
 @numba.njit(cache=True)
 def _invert(cxx, eps, out):
@@ -417,60 +337,6 @@ def _em_bin(y, x, iterations, eps, compress, slope, renormalize):
 
 
 @numba.njit(cache=True, parallel=True)
-def softmask(v, x, eps, compress, slope, renormalize, y):
-    """Soft-mask (alpha-Wiener) estimates: ``y_j = v_j / (eps + sum_k v_k) * x``.
-
-    Parameters
-    ----------
-    v : numpy.ndarray of float64, shape (n_freq, n_frames, n_model_channels, n_sources)
-        Nonnegative source models; ``n_model_channels`` is 1 (one mask for every channel)
-        or ``n_channels``.
-    x : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels)
-        Mixture STFT (any memory order).
-    eps : float
-        Nonnegative constant added to the denominator. Where it is 0 and every model is
-        0, the masks are 0.
-    compress : float
-        Threshold in (0, 1) of the logistic compression of each mask; ``<= 0``: none.
-    slope : float
-        Slope of the logistic.
-    renormalize : bool
-        Rescale compressed masks so they sum to the uncompressed total (about 1).
-    y : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
-        Output, C-contiguous, overwritten.
-    """
-    n_freq, n_frames, n_channels = x.shape
-    for f in prange(n_freq):
-        xf = np.empty((n_frames, n_channels), dtype=np.complex128)
-        for t in range(n_frames):
-            for c in range(n_channels):
-                xf[t, c] = x[f, t, c]
-        _softmask_bin(v[f], xf, eps, 1.0, compress, slope, renormalize, y[f])
-
-
-@numba.njit(cache=True, parallel=True)
-def magnitude_phase(mag, x, y):
-    """Magnitudes with the mixture phase: ``y_j = mag_j * exp(i angle(x))``.
-
-    Parameters
-    ----------
-    mag : numpy.ndarray of float64, shape (n_freq, n_frames, n_model_channels, n_sources)
-        Nonnegative magnitudes; ``n_model_channels`` is 1 or ``n_channels``.
-    x : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels)
-        Mixture STFT (any memory order); where ``x == 0`` the phase is 0.
-    y : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
-        Output, C-contiguous, overwritten.
-    """
-    n_freq, n_frames, n_channels = x.shape
-    for f in prange(n_freq):
-        xf = np.empty((n_frames, n_channels), dtype=np.complex128)
-        for t in range(n_frames):
-            for c in range(n_channels):
-                xf[t, c] = x[f, t, c]
-        _magnitude_phase_bin(mag[f], xf, 1.0, y[f])
-
-
-@numba.njit(cache=True, parallel=True)
 def em_refine(y, x, iterations, eps, compress, slope, renormalize):
     """Refine source estimates with the simplified multichannel EM, in place.
 
@@ -573,66 +439,33 @@ def wiener_em(init, x, magnitude_init, iterations, eps, max_abs, compress, slope
     return n_bad
 
 
-@numba.njit(cache=True, parallel=True)
-def stack_models(specs, power, out):
-    """Stack ``|S_j| ** power`` of every source into one model array.
 
-    The loop runs frame by frame so that the Fortran-ordered STFTs of
-    :meth:`AudioSignal.stft` are read along their contiguous axis while whole cache
-    lines of ``out`` are written.
+
+@numba.njit(cache=True, parallel=True)
+def local_gaussian_model(y, eps, psd, cov):
+    """Local Gaussian model of every source: PSDs and spatial covariance matrices.
+
+    Per bin ``f`` and source ``j``: ``psd[f, t, j] = mean_c |y[f, t, c, j]|^2`` and
+    ``cov[f, j] = sum_t y_j(t) y_j(t)^H / (eps + sum_t psd[f, t, j])`` (``R_j`` left at
+    its unnormalised sum where that weight is 0), the statistics of one iteration of
+    :func:`em_refine`.
 
     Parameters
     ----------
-    specs : tuple of numpy.ndarray of complex128, each of shape (n_freq, n_frames, n_channels)
-        Source STFTs, all of the same shape and memory order.
-    power : float
-        Exponent ``alpha > 0`` (2 and 1 take fast paths).
-    out : numpy.ndarray of float64, shape (n_freq, n_frames, n_channels, n_sources)
-        C-contiguous output, overwritten.
+    y : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
+        Source STFT estimates (any memory order), read only.
+    eps : float
+        Regularisation (>= 0) added to the weight of each covariance.
+    psd : numpy.ndarray of float64, shape (n_freq, n_frames, n_sources)
+        Output, overwritten.
+    cov : numpy.ndarray of complex128, shape (n_freq, n_sources, n_channels, n_channels)
+        Output, overwritten.
     """
-    n_freq, n_frames, n_channels, n_sources = out.shape
-    half = 0.5 * power
-    for t in prange(n_frames):
-        for j in range(n_sources):
-            spec = specs[j]
+    n_freq, n_frames, n_channels, n_sources = y.shape
+    for f in prange(n_freq):
+        yf = np.empty((n_frames, n_channels, n_sources), dtype=np.complex128)
+        for t in range(n_frames):
             for c in range(n_channels):
-                for f in range(n_freq):
-                    s = spec[f, t, c]
-                    p = s.real * s.real + s.imag * s.imag
-                    if power == 2.0:
-                        out[f, t, c, j] = p
-                    elif power == 1.0:
-                        out[f, t, c, j] = np.sqrt(p)
-                    else:
-                        out[f, t, c, j] = p**half
-
-
-@numba.njit(cache=True, parallel=True)
-def max_abs(x):
-    """Largest modulus of a complex array.
-
-    Parameters
-    ----------
-    x : numpy.ndarray of complex128, shape (n,)
-        Flat data, e.g. ``stft.ravel(order='K')`` (a view for a contiguous array of
-        either memory order).
-
-    Returns
-    -------
-    float
-        ``max |x|`` (0 for an empty array).
-    """
-    n = x.shape[0]
-    n_chunks = 64
-    best = np.zeros(n_chunks)
-    step = (n + n_chunks - 1) // n_chunks
-    for k in prange(n_chunks):
-        m = 0.0
-        for i in range(k * step, min(n, (k + 1) * step)):
-            s = x[i]
-            p = s.real * s.real + s.imag * s.imag
-            if p > m:
-                m = p
-        best[k] = m
-    return np.sqrt(best.max())
-
+                for j in range(n_sources):
+                    yf[t, c, j] = y[f, t, c, j]
+        _source_statistics(yf, eps, psd[f], cov[f])
