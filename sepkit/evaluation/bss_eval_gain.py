@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .common import Scores, as_sources, assign, check_pair, warn_duplicates
-from .scale_invariant import _GramEngine, _pairs, _sample_rate
+from ._gram import _GramEngine, _pairs, _sample_rate
 
 __all__ = ["BSS_EVAL_GAIN_KEYS", "bss_eval_gain"]
 

@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from ..core import AudioSignal, EvaluationError
+from ..core.validation import check_choice, is_int
 from .registry import MetricSpec, get_metric
 
 __all__ = ["evaluate", "EvaluationSummary", "result_path", "read_result", "write_json_atomic", "SCHEMA"]
@@ -384,10 +385,10 @@ def evaluate(
     """
     if out_dir is None:
         raise EvaluationError("out_dir is required: the folder that receives one JSON per (item, method)")
-    if backend not in ("loky", "dask"):
-        raise EvaluationError(f"backend must be 'loky' or 'dask', got {backend!r}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+    backend = check_choice("backend", backend, ("loky", "dask"), error=EvaluationError)
+    if not is_int(n_jobs) or n_jobs == 0 or n_jobs < -1:
         raise EvaluationError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    n_jobs = int(n_jobs)
     dataset = _as_dataset(dataset)
     methods = _as_methods(separators)
     specs = _as_metrics(metrics)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import EvaluationError
+from ..core.validation import check_int, check_probability, default_rng
 
 __all__ = ["report", "Report", "read_results", "tidy_table", "report_card", "bootstrap_ci"]
 
@@ -121,19 +122,26 @@ def bootstrap_ci(values, n_resamples: int = 2000, level: float = 0.95, seed: int
         Bootstrap resamples.
     level : float
         Coverage, e.g. 0.95.
-    seed : int
-        Seed of :func:`numpy.random.default_rng`: the same values give the same interval.
+    seed : int or numpy.random.Generator
+        Seed (:func:`~sepkit.core.validation.default_rng`): the same values give the same interval.
+
+    Raises
+    ------
+    EvaluationError
+        For ``n_resamples < 1``, ``level`` outside (0, 1) or a bad seed.
 
     Returns
     -------
     (low, high) : tuple of float
         NaN for fewer than two values.
     """
+    n_resamples = check_int("n_resamples", n_resamples, minimum=1, error=EvaluationError)
+    level = check_probability("level", level, open_interval=True, error=EvaluationError)
+    rng = default_rng(seed, error=EvaluationError)
     values = np.asarray(values, dtype=np.float64)
     values = values[~np.isnan(values)]
     if values.size < 2:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
     means = values[rng.integers(0, values.size, size=(n_resamples, values.size))].mean(axis=1)
     alpha = (1 - level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])

@@ -20,9 +20,10 @@ import warnings
 import numpy as np
 
 from ..core import AudioSignal, EvaluationError
+from ._gram import _db, _GramEngine, _mean_over_last, _pairs, _rows_for, _sample_rate, _zero_constant_rows
 from .common import Scores, as_sources, assign, check_pair, warn_duplicates
 
-__all__ = ["SCALE_INVARIANT_KEYS", "scale_invariant", "si_sdr", "si_sdr_signals"]
+__all__ = ["SCALE_INVARIANT_KEYS", "scale_invariant", "si_sdr", "si_sdr_signals", "si_sdr_matched"]
 
 #: The keys of :func:`scale_invariant`, in nussl's ``BSSEvalScale`` order.
 SCALE_INVARIANT_KEYS = (
@@ -40,181 +41,175 @@ SCALE_INVARIANT_KEYS = (
     "MIX-SNR",
 )
 
-# Relative cancellation above which an energy obtained by subtraction of Gram entries is
-# recomputed from explicit signals (1e3: precision ~1e3 * eps * sqrt(n) relative).
-_CANCELLATION_LIMIT = 1e3
-# Eigenvalues of the references' Gram matrix below this fraction of the largest are
-# treated as zero (duplicated, silent or linearly dependent references).
-_RCOND = 1e-12
-
 
 # ----------------------------------------------------------------------------------------
-# Shared engine (also used by bss_eval_gain)
+# scale_invariant: parsing, the signal stack, the scores, the silence policy
 # ----------------------------------------------------------------------------------------
 
+_ESTIMATE_KEYS = ("SI-SDR", "SI-SIR", "SI-SAR", "SD-SDR", "SNR", "SRR", "SI-SDRi", "SD-SDRi", "SNRi")
+_MIXTURE_KEYS = ("MIX-SI-SDR", "MIX-SD-SDR", "MIX-SNR", "SI-SDRi", "SD-SDRi", "SNRi")
 
-class _GramEngine:
-    """Energies of projections of rows of ``Z`` onto the first ``n_ref`` rows.
 
-    ``Z`` has shape ``(n_channels, n_rows, n_samples)``: rows ``0 .. n_ref - 1`` are the
-    references, the others estimates (and possibly a mixture). Everything is per channel.
+def _parse_mixture(mixture, n_channels: int, n_samples: int) -> tuple[np.ndarray, int | None]:
+    """The mixture as a float64 ``(1, n_channels, n_samples)`` array, and its sample rate.
+
+    Raises
+    ------
+    EvaluationError
+        For a non-numeric, NaN/inf or wrongly shaped mixture.
     """
-
-    def __init__(self, Z: np.ndarray, n_ref: int):
-        self.Z = Z
-        self.S = n_ref
-        self.gram = np.stack([z @ z.T for z in Z])  # (C, K, K), BLAS
-        self._pinv = None
-
-    @property
-    def energies(self) -> np.ndarray:
-        """``(C, K)`` energy of every row."""
-        return np.einsum("ckk->ck", self.gram)
-
-    def pinv(self):
-        """Eigenvectors ``V`` (C, S, S) and inverted eigenvalues (C, S) of the
-        references' Gram matrix, with small eigenvalues set to zero (pseudo-inverse)."""
-        if self._pinv is None:
-            S = self.S
-            lam, V = np.linalg.eigh(self.gram[:, :S, :S])
-            cut = _RCOND * np.maximum(lam.max(axis=-1, keepdims=True), 0.0)
-            keep = lam > cut
-            inv = np.zeros_like(lam)
-            inv[keep] = 1.0 / lam[keep]
-            self._pinv = (V, inv)
-        return self._pinv
-
-    def projected_energy(self, P: np.ndarray) -> np.ndarray:
-        """``||R^+ ...||``: energy of the projection onto span(references) of vectors
-        whose inner products with the references are ``P`` (C, S, ...) -> (C, ...)."""
-        V, inv = self.pinv()
-        W = np.einsum("cki,ck...->ci...", V, P)
-        return np.einsum("ci,ci...->c...", inv, W * W)
-
-    def decompose(self, rows: np.ndarray, projection: bool) -> dict:
-        """Energies of the decomposition of row ``rows[j]`` against reference ``j``.
-
-        Returns a dict of ``(C, S)`` arrays: ``rr`` = ||s||^2, ``tt`` = ||t||^2,
-        ``rt`` = <s, t>, ``alpha`` = rt / rr, ``err_si`` = ||t - alpha s||^2,
-        ``err_sn`` = ||t - s||^2 and, with ``projection``, ``e_i`` = ||P e||^2
-        (interference: projection of e = t - alpha s onto the references) and
-        ``e_a`` = ||e - P e||^2 (artifacts). Silent pairs (rr or tt zero) give
-        meaningless values; the caller masks them.
-        """
-        S, G = self.S, self.gram
-        j = np.arange(S)
-        rows = np.asarray(rows)
-        rr = G[:, j, j]
-        tt = G[:, rows, rows]
-        rt = G[:, j, rows]
-        out = {"rr": rr.copy(), "tt": tt.copy(), "rt": rt.copy()}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = rt / rr
-            err_si = tt - alpha * rt
-            err_sn = tt - 2.0 * rt + rr
-            lossy = (tt > _CANCELLATION_LIMIT * err_si) | (tt + rr > _CANCELLATION_LIMIT * err_sn)
-            if projection:
-                # <r_k, e_j> = <r_k, t_j> - alpha_j <r_k, s_j>
-                P = G[:, :S][:, :, rows] - G[:, :S, :S] * alpha[:, None, :]
-                P[:, j, j] = 0.0  # <s_j, e_j> = 0 exactly by the choice of alpha
-                e_i = self.projected_energy(P)
-                e_a = err_si - e_i
-                lossy |= tt > _CANCELLATION_LIMIT * e_a
-        out.update(alpha=alpha, err_si=err_si, err_sn=err_sn)
-        if projection:
-            out.update(e_i=e_i, e_a=e_a)
-        lossy &= (rr > 0) & (tt > 0)
-        for c, jj in zip(*np.nonzero(lossy)):
-            self._explicit(out, c, jj, rows[jj], projection)
-        return out
-
-    def _explicit(self, out: dict, c: int, j: int, row: int, projection: bool) -> None:
-        """Recompute the energies of one (channel, reference) pair from signals."""
-        Z = self.Z[c]
-        s, t = Z[j], Z[row]
-        rr, tt, rt = s @ s, t @ t, s @ t
-        alpha = rt / rr
-        e = t - alpha * s
-        d = t - s
-        out["rr"][c, j], out["tt"][c, j], out["rt"][c, j] = rr, tt, rt
-        out["alpha"][c, j] = alpha
-        out["err_si"][c, j] = e @ e
-        out["err_sn"][c, j] = d @ d
-        if projection:
-            V, inv = self.pinv()
-            R = Z[: self.S]
-            p = R @ e
-            p[j] = 0.0  # exactly orthogonal by the choice of alpha
-            b = V[c] @ (inv[c] * (V[c].T @ p))
-            interf = b @ R
-            artif = e - interf
-            out["e_i"][c, j] = interf @ interf
-            out["e_a"][c, j] = artif @ artif
-
-    def pairwise_si_sdr(self, first_est: int, n_est: int) -> np.ndarray:
-        """SI-SDR (dB) of every (reference, estimate) pair, ``(S, E, C)``, from the Gram
-        matrix (NaN where either signal is silent)."""
-        S, G = self.S, self.gram
-        j = np.arange(S)
-        k = np.arange(first_est, first_est + n_est)
-        rr = G[:, j, j][:, :, None]
-        ee = G[:, k, k][:, None, :]
-        re = G[:, :S][:, :, k]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            target = re * re / rr
-            ratio = 10 * np.log10(target / np.maximum(ee - target, 0.0))
-        ratio[np.broadcast_to((rr == 0) | (ee == 0), ratio.shape)] = np.nan
-        return np.moveaxis(ratio, 0, -1)
+    rate = None
+    if isinstance(mixture, AudioSignal):
+        mix, rate = as_sources(mixture, "mixture")
+    else:
+        try:
+            arr = np.asarray(mixture, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise EvaluationError(
+                f"mixture must be an AudioSignal or an array (n_channels, n_samples): {err}"
+            ) from None
+        if arr.ndim == 1:
+            arr = arr[None]
+        if arr.ndim != 2:
+            raise EvaluationError(f"mixture must have shape (n_channels, n_samples), got {arr.shape}")
+        mix, _ = as_sources(arr[None], "mixture")
+    if mix.shape != (1, n_channels, n_samples):
+        raise EvaluationError(
+            f"mixture must have shape (n_channels, n_samples) = {(n_channels, n_samples)} like the references, "
+            f"got {mix.shape[1:]}"
+        )
+    return mix, rate
 
 
-def _mean_over_last(values: np.ndarray) -> np.ndarray:
-    """Mean over the last axis ignoring NaN (NaN where every value is NaN), no warning."""
-    valid = ~np.isnan(values)
-    count = valid.sum(axis=-1)
+def _gram_engine(refs: np.ndarray, ests: np.ndarray, mix: np.ndarray | None, zero_mean: bool) -> _GramEngine:
+    """The Gram engine of references, estimates and mixture (or the sum of the references).
+
+    Parameters
+    ----------
+    refs : numpy.ndarray, shape (S, C, N)
+    ests : numpy.ndarray, shape (E, C, N)
+    mix : numpy.ndarray, shape (1, C, N), or None
+        None: the sum of the references stands for the mixture.
+    zero_mean : bool
+        Remove each row's mean over time; rows that were constant become exactly zero.
+
+    Returns
+    -------
+    _GramEngine
+        On ``Z`` of shape ``(C, S + E + 1, N)``: references, estimates, mixture
+        (channel-major for BLAS).
+    """
+    S, C, N = refs.shape
+    E = ests.shape[0]
+    # The mean removal writes straight into Z.
+    Z = np.empty((C, S + E + 1, N))
+    means = np.zeros(Z.shape[:2])
+    blocks = [(refs, slice(0, S)), (ests, slice(S, S + E))]
+    if mix is not None:
+        blocks.append((mix, slice(S + E, S + E + 1)))
+    for block, rows in blocks:
+        block = block.transpose(1, 0, 2)
+        if zero_mean:
+            means[:, rows] = block.mean(axis=-1)
+            np.subtract(block, means[:, rows, None], out=Z[:, rows])
+        else:
+            Z[:, rows] = block
+    if mix is None:
+        np.sum(Z[:, :S], axis=1, out=Z[:, -1])
+    engine = _GramEngine(Z, S)
+    if zero_mean and _zero_constant_rows(Z, engine.energies, means):
+        if mix is None:
+            np.sum(Z[:, :S], axis=1, out=Z[:, -1])
+        engine = _GramEngine(Z, S)
+    return engine
+
+
+def _metrics(d: dict, sir_sar: bool) -> dict:
+    """dB scores ``(C, S)`` of one decomposition (:meth:`_GramEngine.decompose`)."""
+    tgt = d["alpha"] ** 2 * d["rr"]
+    out = {
+        "SI-SDR": _db(tgt, d["err_si"]),
+        "SNR": _db(d["rr"], d["err_sn"]),
+        "SD-SDR": _db(tgt, d["err_sn"]),
+        "SRR": _db(d["alpha"] ** 2, (d["alpha"] - 1.0) ** 2),
+    }
+    if sir_sar:
+        out["SI-SIR"] = _db(tgt, d["e_i"])
+        out["SI-SAR"] = _db(tgt, d["e_a"])
+    return out
+
+
+def _score_values(est: dict, mix_d: dict, compute_sir_sar: bool) -> dict:
+    """Every key of :data:`SCALE_INVARIANT_KEYS` as an ``(S, C)`` array, improvements included."""
+    m_est = _metrics(est, compute_sir_sar)
+    m_mix = _metrics(mix_d, False)
+    nan = np.full(est["rr"].shape, np.nan)
+    values = {
+        "SI-SDR": m_est["SI-SDR"],
+        "SI-SIR": m_est.get("SI-SIR", nan),
+        "SI-SAR": m_est.get("SI-SAR", nan),
+        "SD-SDR": m_est["SD-SDR"],
+        "SNR": m_est["SNR"],
+        "SRR": m_est["SRR"],
+        "MIX-SI-SDR": m_mix["SI-SDR"],
+        "MIX-SD-SDR": m_mix["SD-SDR"],
+        "MIX-SNR": m_mix["SNR"],
+    }
     with np.errstate(invalid="ignore"):
-        total = np.where(valid, values, 0.0).sum(axis=-1)
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        values["SI-SDRi"] = values["SI-SDR"] - values["MIX-SI-SDR"]
+        values["SD-SDRi"] = values["SD-SDR"] - values["MIX-SD-SDR"]
+        values["SNRi"] = values["SNR"] - values["MIX-SNR"]
+    return {key: values[key].T.copy() for key in SCALE_INVARIANT_KEYS}  # (S, C)
 
 
-def _zero_constant_rows(Z: np.ndarray, energies: np.ndarray, means: np.ndarray) -> bool:
-    """Set to zero the rows of ``Z`` that were constant before their mean was removed
-    (rounding leaves ~eps-sized residues: they must count as silent). Only rows whose
-    energy is negligible next to their removed mean are inspected. True if any changed."""
-    n = Z.shape[-1]
-    candidates = (energies > 0) & (energies <= 1e-24 * n * means**2)
-    changed = False
-    for c, k in zip(*np.nonzero(candidates)):
-        if np.all(Z[c, k] == Z[c, k, 0]):
-            Z[c, k] = 0.0
-            changed = True
-    return changed
-
-
-def _rows_for(assignment: np.ndarray, first_est: int) -> np.ndarray:
-    return first_est + np.asarray(assignment)
-
-
-def _sample_rate(*rates) -> int | None:
-    known = {int(r) for r in rates if r is not None}
-    if len(known) > 1:
-        raise EvaluationError(f"references, estimates, mixture and sample_rate disagree: {sorted(known)} Hz")
-    return known.pop() if known else None
-
-
-def _pairs(mask: np.ndarray) -> str:
-    """'(reference 0, channel 1), ...' for a (S, C) boolean mask."""
-    items = [f"(reference {j}, channel {c})" for j, c in zip(*np.nonzero(mask))]
-    return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
-
-
-def _db(num, den):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 10 * np.log10(num / den)
-
-
-# ----------------------------------------------------------------------------------------
-# scale_invariant
-# ----------------------------------------------------------------------------------------
+def _silence_policy(values: dict, est: dict, mix_d: dict, zero_mean: bool, mixture_given: bool,
+                    compute_sir_sar: bool) -> None:
+    """Set the scores of silent references, estimates and mixtures to NaN (in place) and
+    warn about them and about otherwise undefined scores (warnings point at the caller of
+    :func:`scale_invariant`)."""
+    silent_ref = (est["rr"] == 0).T
+    silent_est = (est["tt"] == 0).T & ~silent_ref
+    silent_mix = (mix_d["tt"] == 0).T & ~silent_ref
+    expected_nan = silent_ref | silent_est | silent_mix
+    for key in SCALE_INVARIANT_KEYS:
+        values[key][silent_ref] = np.nan
+        if key in _ESTIMATE_KEYS:
+            values[key][silent_est] = np.nan
+        if key in _MIXTURE_KEYS:
+            values[key][silent_mix] = np.nan
+    what = "after removing the mean, " if zero_mean else ""
+    if silent_ref.any():
+        warnings.warn(
+            f"silent reference ({what}all zeros) at {_pairs(silent_ref)}: every score there is NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    if silent_est.any():
+        warnings.warn(
+            f"silent estimate ({what}all zeros) for {_pairs(silent_est)}: its scores there are NaN "
+            "(MIX-* kept)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    if silent_mix.any():
+        warnings.warn(
+            f"silent {'mixture' if mixture_given else 'sum of references'} ({what}all zeros) at "
+            f"{_pairs(silent_mix)}: MIX-* scores and improvements there are NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    undefined = {
+        key: int(np.count_nonzero(np.isnan(v) & ~expected_nan))
+        for key, v in values.items()
+        if not (key in ("SI-SIR", "SI-SAR") and not compute_sir_sar)
+    }
+    undefined = {k: n for k, n in undefined.items() if n}
+    if undefined:
+        warnings.warn(
+            f"undefined scores (0/0 or inf - inf, e.g. a perfect mixture) set to NaN: {undefined}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def scale_invariant(
@@ -314,140 +309,21 @@ def scale_invariant(
     check_pair(refs, ests)
     S, C, N = refs.shape
     E = ests.shape[0]
-    rate_m = None
-    if mixture is not None:
-        if isinstance(mixture, AudioSignal):
-            mix, rate_m = as_sources(mixture, "mixture")
-        else:
-            try:
-                arr = np.asarray(mixture, dtype=np.float64)
-            except (TypeError, ValueError) as err:
-                raise EvaluationError(
-                    f"mixture must be an AudioSignal or an array (n_channels, n_samples): {err}"
-                ) from None
-            if arr.ndim == 1:
-                arr = arr[None]
-            if arr.ndim != 2:
-                raise EvaluationError(f"mixture must have shape (n_channels, n_samples), got {arr.shape}")
-            mix, _ = as_sources(arr[None], "mixture")
-        if mix.shape != (1, C, N):
-            raise EvaluationError(
-                f"mixture must have shape (n_channels, n_samples) = {(C, N)} like the references, got {mix.shape[1:]}"
-            )
+    mix, rate_m = (None, None) if mixture is None else _parse_mixture(mixture, C, N)
     rate = _sample_rate(sample_rate, rate_r, rate_e, rate_m)
     warn_duplicates(ests)
-
-    # Z: (C, S + E + 1, N) -- references, estimates, mixture; channel-major for BLAS.
-    # The mean removal writes straight into Z.
-    Z = np.empty((C, S + E + 1, N))
-    means = np.zeros(Z.shape[:2])
-    sources = [(refs, slice(0, S)), (ests, slice(S, S + E))]
-    if mixture is not None:
-        sources.append((mix, slice(S + E, S + E + 1)))
-    for src, rows in sources:
-        src = src.transpose(1, 0, 2)
-        if zero_mean:
-            means[:, rows] = src.mean(axis=-1)
-            np.subtract(src, means[:, rows, None], out=Z[:, rows])
-        else:
-            Z[:, rows] = src
-    del refs, ests, sources, src
-    if mixture is None:
-        np.sum(Z[:, :S], axis=1, out=Z[:, -1])
-    engine = _GramEngine(Z, S)
-    if zero_mean and _zero_constant_rows(Z, engine.energies, means):
-        if mixture is None:
-            np.sum(Z[:, :S], axis=1, out=Z[:, -1])
-        engine = _GramEngine(Z, S)
+    engine = _gram_engine(refs, ests, mix, zero_mean)
+    del refs, ests, mix
 
     if compute_permutation:
         pairwise = _mean_over_last(engine.pairwise_si_sdr(S, E))
         assignment = assign(pairwise, maximize=True)
     else:
         assignment = np.arange(S)
-
     est = engine.decompose(_rows_for(assignment, S), projection=compute_sir_sar)
     mix_d = engine.decompose(np.full(S, S + E), projection=False)
-
-    def metrics(d, sir_sar):
-        tgt = d["alpha"] ** 2 * d["rr"]
-        out = {
-            "SI-SDR": _db(tgt, d["err_si"]),
-            "SNR": _db(d["rr"], d["err_sn"]),
-            "SD-SDR": _db(tgt, d["err_sn"]),
-            "SRR": _db(d["alpha"] ** 2, (d["alpha"] - 1.0) ** 2),
-        }
-        if sir_sar:
-            out["SI-SIR"] = _db(tgt, d["e_i"])
-            out["SI-SAR"] = _db(tgt, d["e_a"])
-        return out
-
-    m_est = metrics(est, compute_sir_sar)
-    m_mix = metrics(mix_d, False)
-    nan = np.full((C, S), np.nan)
-    values = {
-        "SI-SDR": m_est["SI-SDR"],
-        "SI-SIR": m_est.get("SI-SIR", nan),
-        "SI-SAR": m_est.get("SI-SAR", nan),
-        "SD-SDR": m_est["SD-SDR"],
-        "SNR": m_est["SNR"],
-        "SRR": m_est["SRR"],
-        "MIX-SI-SDR": m_mix["SI-SDR"],
-        "MIX-SD-SDR": m_mix["SD-SDR"],
-        "MIX-SNR": m_mix["SNR"],
-    }
-    with np.errstate(invalid="ignore"):
-        values["SI-SDRi"] = values["SI-SDR"] - values["MIX-SI-SDR"]
-        values["SD-SDRi"] = values["SD-SDR"] - values["MIX-SD-SDR"]
-        values["SNRi"] = values["SNR"] - values["MIX-SNR"]
-    values = {key: values[key].T.copy() for key in SCALE_INVARIANT_KEYS}  # (S, C)
-
-    # Silence policy.
-    silent_ref = (est["rr"] == 0).T
-    silent_est = (est["tt"] == 0).T & ~silent_ref
-    silent_mix = (mix_d["tt"] == 0).T & ~silent_ref
-    estimate_keys = ("SI-SDR", "SI-SIR", "SI-SAR", "SD-SDR", "SNR", "SRR", "SI-SDRi", "SD-SDRi", "SNRi")
-    mixture_keys = ("MIX-SI-SDR", "MIX-SD-SDR", "MIX-SNR", "SI-SDRi", "SD-SDRi", "SNRi")
-    expected_nan = silent_ref | silent_est | silent_mix
-    for key in SCALE_INVARIANT_KEYS:
-        values[key][silent_ref] = np.nan
-        if key in estimate_keys:
-            values[key][silent_est] = np.nan
-        if key in mixture_keys:
-            values[key][silent_mix] = np.nan
-    what = "after removing the mean, " if zero_mean else ""
-    if silent_ref.any():
-        warnings.warn(
-            f"silent reference ({what}all zeros) at {_pairs(silent_ref)}: every score there is NaN",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    if silent_est.any():
-        warnings.warn(
-            f"silent estimate ({what}all zeros) for {_pairs(silent_est)}: its scores there are NaN "
-            "(MIX-* kept)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    if silent_mix.any():
-        warnings.warn(
-            f"silent {'mixture' if mixture is not None else 'sum of references'} ({what}all zeros) at "
-            f"{_pairs(silent_mix)}: MIX-* scores and improvements there are NaN",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    undefined = {
-        key: int(np.count_nonzero(np.isnan(v) & ~expected_nan))
-        for key, v in values.items()
-        if not (key in ("SI-SIR", "SI-SAR") and not compute_sir_sar)
-    }
-    undefined = {k: n for k, n in undefined.items() if n}
-    if undefined:
-        warnings.warn(
-            f"undefined scores (0/0 or inf - inf, e.g. a perfect mixture) set to NaN: {undefined}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    values = _score_values(est, mix_d, compute_sir_sar)
+    _silence_policy(values, est, mix_d, zero_mean, mixture is not None, compute_sir_sar)
 
     info = {
         "metric": "scale_invariant",

@@ -256,7 +256,7 @@ def test_nearly_identical_references_take_the_least_squares_path(rng):
 
 
 def test_solve_falls_back_to_least_squares_on_a_singular_gram(rng):
-    from sepkit.evaluation.bss_eval import _solve
+    from sepkit.evaluation._bss_projection import _solve
 
     basis = rng.standard_normal((50, 6))
     basis[:, 5] = basis[:, 4]  # exactly dependent columns
