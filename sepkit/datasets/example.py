@@ -104,7 +104,7 @@ def load_example_notes(sources=EXAMPLE_SOURCES):
     ('violin', 0.2, 72.0)
     """
     from ..core import DatasetError
-    from ..separation.nmf.score import read_notes
+    from ..core.annotations import read_notes
 
     sources = tuple(sources)
     if not sources or any(name not in EXAMPLE_SOURCES for name in sources):
@@ -137,7 +137,7 @@ def load_drum_example():
     >>> list(sources), [len(onsets[k]) for k in onsets], [len(samples[k]) for k in samples]
     (['kick', 'snare', 'hihat'], [8, 8, 32], [5, 5, 5])
     """
-    from ..separation.nmf.onsets import read_drum_onsets
+    from ..core.annotations import read_drum_onsets
 
     folder = resources.files("sepkit") / "data" / "drums"
     mix = AudioSignal(folder / "funky_mix.flac", label="mix")

@@ -1,18 +1,14 @@
-"""Helpers shared by the array-level decompositions: validation, RNG, BLAS threads, product layout."""
+"""Helpers shared by the array-level decompositions: array checks, BLAS threads, product layout, dtype."""
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 from ..core import DecompositionError
+from ..core.validation import check_array
 
 __all__ = [
-    "check_array",
-    "nonneg_float",
-    "positive_int",
-    "make_rng",
+    "check_nonneg_array",
     "blas_controller",
     "single_thread_blas",
     "times_t",
@@ -20,8 +16,10 @@ __all__ = [
 ]
 
 
-def check_array(name, X, dtype, ndim=2, shape=None, what="array", copy=True):
+def check_nonneg_array(name, X, dtype, ndim=2, shape=None, what="array", copy=True):
     """Validated C-contiguous finite nonnegative real array of ``ndim`` dimensions.
+
+    :func:`sepkit.core.validation.check_array` with the decompositions' settings.
 
     Parameters
     ----------
@@ -44,49 +42,8 @@ def check_array(name, X, dtype, ndim=2, shape=None, what="array", copy=True):
     DecompositionError
         For a non-numeric, complex, empty, non-finite or negative array, or a wrong shape.
     """
-    try:
-        A = np.asarray(X)
-    except (TypeError, ValueError) as exc:  # ragged nested sequences and the like
-        raise DecompositionError(f"{name} must be a {ndim}-D {what} of real numbers: {exc}") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-        raise DecompositionError(f"{name} must be a {ndim}-D {what} of real numbers, got dtype {A.dtype}")
-    if np.iscomplexobj(A):
-        raise DecompositionError(f"{name} must be real and nonnegative (e.g. magnitudes), got a complex array")
-    if A.ndim != ndim:
-        raise DecompositionError(f"{name} must be a {ndim}-D {what}, got an array of shape {A.shape}")
-    if shape is not None and A.shape != shape:
-        raise DecompositionError(f"{name} must have shape {shape}, got {A.shape}")
-    if A.size == 0:
-        raise DecompositionError(f"{name} must not be empty, got shape {A.shape}")
-    A = np.array(A, dtype=dtype, order="C", copy=True if copy else None)
-    if not np.all(np.isfinite(A)):
-        raise DecompositionError(f"{name} contains {int(np.sum(~np.isfinite(A)))} NaN or infinite values")
-    if A.min() < 0:
-        raise DecompositionError(f"{name} must be nonnegative, got a minimum of {float(A.min())!r}")
-    return A
-
-
-def nonneg_float(name, value) -> float:
-    """``value`` as a float, or :class:`DecompositionError` unless it is finite and >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-        raise DecompositionError(f"{name} must be a finite nonnegative real, got {value!r}")
-    return float(value)
-
-
-def positive_int(name, value, minimum) -> int:
-    """``value`` as an int, or :class:`DecompositionError` unless it is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise DecompositionError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def make_rng(seed) -> np.random.Generator:
-    """A generator from ``seed`` (None, a nonnegative int, or a Generator used as is); never numpy's global RNG."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
-        return np.random.default_rng(seed)
-    raise DecompositionError(f"seed must be None, a nonnegative int or a numpy.random.Generator, got {seed!r}")
+    return check_array(name, X, ndim=ndim, shape=shape, dtype=dtype, nonneg=True, copy=copy, what=what,
+                       error=DecompositionError)
 
 
 _CONTROLLER = []

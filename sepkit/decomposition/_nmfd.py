@@ -1,4 +1,4 @@
-"""Convolutive NMF (NMFD) with multiplicative updates on stacked GEMMs and the kernels of
+r"""Convolutive NMF (NMFD) with multiplicative updates on stacked GEMMs and the kernels of
 :mod:`sepkit.kernels.nmfd` and :mod:`sepkit.kernels.nmf`.
 
 Threads. Each iteration alternates three to six GEMMs of F x T*K x N with O(F*N) kernel
@@ -9,17 +9,69 @@ with two BLAS threads: parallel regions wait for threads the scheduler has parke
 the products with T*K = 32 inner columns gain little from a second thread. ``nmfd`` hence
 runs its loop with one BLAS thread (threadpoolctl) and ``numba.set_num_threads(1)`` (a
 thread-local setting, restored afterwards).
-"""
 
-import numbers
+Algorithm
+---------
+One iteration (Smaragdis 2004; Dittmar & Mueller 2016; Cichocki et al. 2009, sec. 3.7),
+with :math:`P = V \odot \Lambda^{\beta-2}`, :math:`B = \Lambda^{\beta-1}` and the
+majorise-minimise exponent :math:`\gamma(\beta)` (1 for 1 <= beta <= 2):
+
+1. W step (unless ``fix_W``), all taps at once:
+   :math:`W_\tau \leftarrow W_\tau \odot [P S_\tau(H)^T / (B S_\tau(H)^T + u \sum_{\tau' \ne \tau} W_{\tau'})]^\gamma`
+   (for beta = 1 the denominator is the row sums of :math:`S_\tau(H)`);
+2. H step (unless ``fix_H``) with the updated W, see ``h_update``;
+3. template normalisation, see ``normalize``.
+
+The defaults (beta = 1, ``h_update='average'``, ``normalize='libnmfd'``) reproduce the
+trajectory of libnmfd 1.0.0's ``nmfd`` from the same initial W and H: the same W, and H
+multiplied by ``sum(V)`` since libnmfd works on ``V / sum(V)`` and sepkit at the scale of
+V. The test suite checks every entry of W and H to 1e-6 relative on a drum-loop
+spectrogram (measured: 3e-7, due to libnmfd's 2**-52 added to the model; 1e-13 without it).
+
+Activation updates (``h_update``):
+
+``'average'`` (libnmfd's ``nmfd``, Smaragdis 2004): the mean over taps of per-tap
+ratios,
+:math:`H \leftarrow H \odot [\frac{1}{T} \sum_\tau W_\tau^T S_{-\tau}(P) / (W_\tau^T S_{-\tau}(B) + \lambda)]^\gamma`,
+where taps beyond the last frame count as 0 (at beta = 1, ``W_tau.T @ S_-tau(B)``
+is the column sums of ``W_tau``, as in libnmfd). For beta != 1 sepkit applies the
+exponent gamma(beta) to the averaged ratio (T = 1 then gives the usual MM update);
+this is a heuristic without a descent guarantee (in the tests, with
+``normalize='l1'``, the cost never rises for beta in {1, 1.5, 2}, and rises by at
+most 0.2 % in a step for beta in {0.5, 3}).
+``'exact'`` (libnmfd's ``nmf_conv``, Cichocki et al. 2009): the ratio of sums,
+:math:`H \leftarrow H \odot [\sum_\tau W_\tau^T S_{-\tau}(P) / (\sum_\tau W_\tau^T S_{-\tau}(B) + \lambda)]^\gamma`,
+the multiplicative update of the convolutive cost; with ``uncorrelatedness=0`` and
+``normalize`` in {False, 'l1', 'l2'} the cost never increases, for every beta.
+P and B of the H step are those of the model after the W step (recomputed: one
+more product), except in libnmfd's own scheme, ``h_update='average'`` with
+``normalize='libnmfd'`` (the defaults), which keeps the model of the start of the
+iteration as libnmfd does. Without libnmfd's uncompensated normalisation, that
+stale model makes the W and the H step correct the same scale error twice (the
+cost rose 7-fold in one step on a drum loop), hence the refresh.
+Notes
+-----
+As in :func:`nmf`, the model is floored at ``1e-12 * max(V)`` (``1e-6 * max(V)`` in
+float32) and, for beta <= 0, so is V. libnmfd instead adds 2**-52 to the model and to
+every denominator and works on ``V / sum(V)``; its reported cost is a "safe" KL mean,
+sepkit's the standard divergence at the scale of V. libnmfd also normalises a fixed W
+once (after the first iteration); sepkit never changes a fixed factor.
+
+Every large product is one GEMM over the stacked taps (F x T*K by T*K x N): per
+iteration three at beta = 1 in libnmfd's scheme (model, W numerator, H numerator),
+plus the two denominators for other beta and the refreshed model otherwise. Shifts,
+shift-accumulations and prefix sums are numba kernels (:mod:`sepkit.kernels.nmfd`),
+the beta terms and the cost those of :mod:`sepkit.kernels.nmf`.
+"""
 
 import numba
 import numpy as np
 
 from ..core import DecompositionError
+from ..core.validation import check_bool, check_choice, check_int, check_nonneg, check_real, default_rng
 from ..kernels import nmf as _k
 from ..kernels import nmfd as _kd
-from ._common import check_array, make_rng, nonneg_float, positive_int, single_thread_blas, times_t, work_dtype
+from ._common import check_nonneg_array, single_thread_blas, times_t, work_dtype
 
 __all__ = ["convolutive_model", "nmfd"]
 
@@ -27,6 +79,7 @@ __all__ = ["convolutive_model", "nmfd"]
 _FLOOR = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 _H_UPDATES = ("average", "exact")
 _NORMALIZE = ("libnmfd", "l1", "l2")
+_E = DecompositionError
 
 
 def _stack_W(W):
@@ -81,9 +134,9 @@ def convolutive_model(W, H, per_component=False):
            [1., 1., 1., 0., 2.]])
     """
     dt = work_dtype(None, W, H)
-    W = check_array("W", W, dt, 3, what="array of templates (K, F, T)")
+    W = check_nonneg_array("W", W, dt, 3, what="array of templates (K, F, T)")
     K, F, T = W.shape
-    H = check_array("H", H, dt, 2, what="array of activations (K, N)")
+    H = check_nonneg_array("H", H, dt, 2, what="array of activations (K, N)")
     if H.shape[0] != K:
         raise DecompositionError(f"H must have K = {K} rows (one per template of W {W.shape}), got shape {H.shape}")
     N = H.shape[1]
@@ -125,21 +178,8 @@ def nmfd(
     the right (zero fill). The fit is the beta-divergence :math:`D_\beta(V | \Lambda)` plus
     ``sparsity * sum(H)`` and the template-uncorrelatedness penalty below.
 
-    One iteration (Smaragdis 2004; Dittmar & Mueller 2016; Cichocki et al. 2009, sec. 3.7),
-    with :math:`P = V \odot \Lambda^{\beta-2}`, :math:`B = \Lambda^{\beta-1}` and the
-    majorise-minimise exponent :math:`\gamma(\beta)` (1 for 1 <= beta <= 2):
-
-    1. W step (unless ``fix_W``), all taps at once:
-       :math:`W_\tau \leftarrow W_\tau \odot [P S_\tau(H)^T / (B S_\tau(H)^T + u \sum_{\tau' \ne \tau} W_{\tau'})]^\gamma`
-       (for beta = 1 the denominator is the row sums of :math:`S_\tau(H)`);
-    2. H step (unless ``fix_H``) with the updated W, see ``h_update``;
-    3. template normalisation, see ``normalize``.
-
-    The defaults (beta = 1, ``h_update='average'``, ``normalize='libnmfd'``) reproduce the
-    trajectory of libnmfd 1.0.0's ``nmfd`` from the same initial W and H: the same W, and H
-    multiplied by ``sum(V)`` since libnmfd works on ``V / sum(V)`` and sepkit at the scale of
-    V. The test suite checks every entry of W and H to 1e-6 relative on a drum-loop
-    spectrogram (measured: 3e-7, due to libnmfd's 2**-52 added to the model; 1e-13 without it).
+    The iteration, the parity with libnmfd and the products are described in the notes
+    of :mod:`sepkit.decomposition._nmfd` (module docstring).
 
     Parameters
     ----------
@@ -162,46 +202,26 @@ def nmfd(
     H : array_like, shape (K, N), optional
         Initial (or fixed) activations. Default: ones (libnmfd's ``'uniform'``).
     sparsity : float, default 0.0
-        Weight of an L1 penalty on H (``sparsity * sum(H)``): added to the H denominators
-        (to every per-tap denominator with ``h_update='average'``). Meaningful with
-        compensated normalisation (``normalize='l1'`` or ``'l2'``); with unit-sum
-        templates and beta = 1 it mostly rescales H, as libnmfd's ``nmf_conv``.
+        Weight of an L1 penalty on H (``sparsity * sum(H)``), added to the H denominators
+        (to every per-tap one with ``'average'``); meaningful with ``normalize='l1'``/``'l2'``.
     uncorrelatedness : float, default 0.0
-        Weight u of the template-uncorrelatedness penalty of libnmfd's ``nmf_conv``:
-        ``u * sum(W_tau' for tau' != tau)`` is added to the W denominator of tap tau, which
-        discourages a component from spreading its energy over many frames. A heuristic
-        (no descent guarantee).
+        Weight u of libnmfd's ``nmf_conv`` template-uncorrelatedness penalty:
+        ``u * sum(W_tau' for tau' != tau)`` added to the W denominator of tap tau (a heuristic).
     fix_W, fix_H : bool, default False
         Keep the given W (supervised / template-informed NMFD) or H unchanged; a fixed
         factor must be given and is returned bit-identical (it is not normalised).
     h_update : {'average', 'exact'}, default 'average'
         ``'average'`` (libnmfd's ``nmfd``, Smaragdis 2004): the mean over taps of per-tap
-        ratios,
-        :math:`H \leftarrow H \odot [\frac{1}{T} \sum_\tau W_\tau^T S_{-\tau}(P) / (W_\tau^T S_{-\tau}(B) + \lambda)]^\gamma`,
-        where taps beyond the last frame count as 0 (at beta = 1, ``W_tau.T @ S_-tau(B)``
-        is the column sums of ``W_tau``, as in libnmfd). For beta != 1 sepkit applies the
-        exponent gamma(beta) to the averaged ratio (T = 1 then gives the usual MM update);
-        this is a heuristic without a descent guarantee (in the tests, with
-        ``normalize='l1'``, the cost never rises for beta in {1, 1.5, 2}, and rises by at
-        most 0.2 % in a step for beta in {0.5, 3}).
-        ``'exact'`` (libnmfd's ``nmf_conv``, Cichocki et al. 2009): the ratio of sums,
-        :math:`H \leftarrow H \odot [\sum_\tau W_\tau^T S_{-\tau}(P) / (\sum_\tau W_\tau^T S_{-\tau}(B) + \lambda)]^\gamma`,
-        the multiplicative update of the convolutive cost; with ``uncorrelatedness=0`` and
-        ``normalize`` in {False, 'l1', 'l2'} the cost never increases, for every beta.
-        P and B of the H step are those of the model after the W step (recomputed: one
-        more product), except in libnmfd's own scheme, ``h_update='average'`` with
-        ``normalize='libnmfd'`` (the defaults), which keeps the model of the start of the
-        iteration as libnmfd does. Without libnmfd's uncompensated normalisation, that
-        stale model makes the W and the H step correct the same scale error twice (the
-        cost rose 7-fold in one step on a drum loop), hence the refresh.
+        ratios (a heuristic for beta != 1); ``'exact'`` (libnmfd's ``nmf_conv``, Cichocki
+        et al. 2009): the ratio of sums, whose cost never increases with
+        ``uncorrelatedness=0`` and ``normalize`` in {False, 'l1', 'l2'}. Formulas and the
+        model used by each step: module notes.
     normalize : {'libnmfd', 'l1', 'l2', False}, default 'libnmfd'
-        ``'libnmfd'``: after every iteration scale each whole template to unit sum and
-        leave H alone, as libnmfd (the model jumps, and the next H step absorbs the jump;
-        the cost may then rise). ``'l1'`` / ``'l2'``: after every W step scale each
-        template to unit sum / unit Frobenius norm and multiply ``H[k]`` by the same factor,
-        so the model and the cost do not change (the better choice outside parity; the
-        initial W is normalised likewise). ``False``: no normalisation. Templates are never
-        normalised when W is fixed, and the compensated modes are skipped when H is fixed.
+        ``'libnmfd'``: after every iteration scale each template to unit sum, H untouched
+        (as libnmfd; the cost may rise). ``'l1'`` / ``'l2'``: after every W step scale each
+        template to unit sum / norm and ``H[k]`` by the inverse factor (model and cost
+        unchanged; also on the initial W). ``False``: none. A fixed W is never normalised;
+        the compensated modes are skipped when H is fixed.
     seed : int or numpy.random.Generator, optional
         Randomness of the default templates. numpy's global RNG is never used.
     dtype : {numpy.float64, numpy.float32}, optional
@@ -220,24 +240,9 @@ def nmfd(
     Raises
     ------
     DecompositionError
-        If V is not a nonempty 2-D array of finite nonnegative reals or is all zeros; if
-        ``n_components``, ``n_template_frames``, ``n_iter``, ``beta``, a penalty weight,
-        ``h_update``, ``normalize``, ``seed`` or ``dtype`` is invalid; if W or H has the wrong
-        shape or negative / non-finite entries; or if a fixed factor is not given.
-
-    Notes
-    -----
-    As in :func:`nmf`, the model is floored at ``1e-12 * max(V)`` (``1e-6 * max(V)`` in
-    float32) and, for beta <= 0, so is V. libnmfd instead adds 2**-52 to the model and to
-    every denominator and works on ``V / sum(V)``; its reported cost is a "safe" KL mean,
-    sepkit's the standard divergence at the scale of V. libnmfd also normalises a fixed W
-    once (after the first iteration); sepkit never changes a fixed factor.
-
-    Every large product is one GEMM over the stacked taps (F x T*K by T*K x N): per
-    iteration three at beta = 1 in libnmfd's scheme (model, W numerator, H numerator),
-    plus the two denominators for other beta and the refreshed model otherwise. Shifts,
-    shift-accumulations and prefix sums are numba kernels (:mod:`sepkit.kernels.nmfd`),
-    the beta terms and the cost those of :mod:`sepkit.kernels.nmf`.
+        If V is not a nonempty 2-D array of finite nonnegative reals or is all zeros; for any
+        invalid argument, a factor of the wrong shape or with negative / non-finite
+        entries, or a fixed factor not given.
 
     Examples
     --------
@@ -253,45 +258,28 @@ def nmfd(
     >>> bool(costs[-1] < 0.1 * costs[0])
     True
     """
-    # ---- validation -------------------------------------------------------------------
-    dt = work_dtype(dtype, V)
-    V = check_array("V", V, dt, 2, what="array (n_freq, n_frames)", copy=False)  # only read
-    F, N = V.shape
-    vmax = float(V.max())
-    if vmax == 0.0:
-        raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): nothing to factorise")
-    K = positive_int("n_components", n_components, 1)
-    T = positive_int("n_template_frames", n_template_frames, 1)
-    n_iter = positive_int("n_iter", n_iter, 0)
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
-        raise DecompositionError(f"beta must be a finite real number, got {beta!r}")
-    beta = float(beta)
-    lam = nonneg_float("sparsity", sparsity)
-    unc = nonneg_float("uncorrelatedness", uncorrelatedness)
-    if not isinstance(h_update, str) or h_update not in _H_UPDATES:
-        raise DecompositionError(f"h_update must be 'average' or 'exact', got {h_update!r}")
-    if normalize is False or normalize is None:
-        normalize = False
-    elif not isinstance(normalize, str) or normalize not in _NORMALIZE:
-        raise DecompositionError(f"normalize must be 'libnmfd', 'l1', 'l2' or False, got {normalize!r}")
-    for name, flag in (("fix_W", fix_W), ("fix_H", fix_H)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise DecompositionError(f"{name} must be True or False, got {flag!r}")
-    if W is not None:
-        W = check_array("W", W, dt, 3, what="array of templates (K, F, T)")
-        if W.shape[0] != K or W.shape[1] != F or W.shape[2] != T:
-            raise DecompositionError(
-                f"W must have shape (n_components, n_freq, n_template_frames) = {(K, F, T)}, got {W.shape}"
-            )
-    elif fix_W:
-        raise DecompositionError("fix_W=True needs the fixed templates: pass W of shape (K, F, T)")
-    if H is not None:
-        H = check_array("H", H, dt, 2, shape=(K, N), what="array of activations (K, N)")
-    elif fix_H:
-        raise DecompositionError("fix_H=True needs the fixed activations: pass H of shape (K, N)")
-    rng = make_rng(seed)
+    V, dt, vmax, K, T, n_iter, beta, lam, unc, h_update, normalize, fix_W, fix_H, W, H, rng = _check_nmfd(
+        V, n_components, n_template_frames, n_iter, beta, W, H, sparsity, uncorrelatedness, fix_W, fix_H,
+        h_update, normalize, seed, dtype
+    )
+    Ws, H, mode = _start(V, W, H, K, T, dt, rng, normalize, fix_W, fix_H)
+    floor = _FLOOR[dt] * vmax
+    args = (V, Ws, H, K, T, beta, n_iter, fix_W, fix_H, lam, unc, h_update, mode, floor)
+    # One BLAS thread and serial kernels: measured fastest on the shared 2-core machine (see
+    # the module notes); numba's thread count is thread-local, restored on exit.
+    nt0 = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with single_thread_blas():
+            costs = _iterate(*args)
+    finally:
+        numba.set_num_threads(nt0)
+    return _unstack_W(Ws, K), H, costs
 
-    # ---- initialisation ---------------------------------------------------------------
+
+def _start(V, W, H, K, T, dt, rng, normalize, fix_W, fix_H):
+    """Initial stacked templates ``Ws`` (F, T*K), activations H (K, N) and the normalisation mode in use."""
+    F, N = V.shape
     if H is None:
         H = np.ones((K, N), dtype=dt)
     if W is None:
@@ -309,19 +297,44 @@ def nmfd(
         mode = False
     if mode in ("l1", "l2"):
         _normalize_templates(Ws, H, K, mode)
+    return Ws, H, mode
 
-    floor = _FLOOR[dt] * vmax
-    args = (V, Ws, H, K, T, beta, n_iter, fix_W, fix_H, lam, unc, h_update, mode, floor)
-    # One BLAS thread and serial kernels: measured fastest on the shared 2-core machine (see
-    # the module notes); numba's thread count is thread-local, restored on exit.
-    nt0 = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with single_thread_blas():
-            costs = _iterate(*args)
-    finally:
-        numba.set_num_threads(nt0)
-    return _unstack_W(Ws, K), H, costs
+
+def _check_nmfd(V, n_components, n_template_frames, n_iter, beta, W, H, sparsity, uncorrelatedness, fix_W, fix_H,
+                h_update, normalize, seed, dtype):
+    """Validated arguments of :func:`nmfd`, in the order of its body (factors as private copies)."""
+    dt = work_dtype(dtype, V)
+    V = check_nonneg_array("V", V, dt, 2, what="array (n_freq, n_frames)", copy=False)  # only read
+    F, N = V.shape
+    vmax = float(V.max())
+    if vmax == 0.0:
+        raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): nothing to factorise")
+    K = check_int("n_components", n_components, 1, error=_E)
+    T = check_int("n_template_frames", n_template_frames, 1, error=_E)
+    n_iter = check_int("n_iter", n_iter, 0, error=_E)
+    beta = check_real("beta", beta, error=_E)
+    lam = check_nonneg("sparsity", sparsity, error=_E)
+    unc = check_nonneg("uncorrelatedness", uncorrelatedness, error=_E)
+    h_update = check_choice("h_update", h_update, _H_UPDATES, case_sensitive=True, error=_E)
+    if normalize is False or normalize is None:
+        normalize = False
+    elif not isinstance(normalize, str) or normalize not in _NORMALIZE:
+        raise DecompositionError(f"normalize must be 'libnmfd', 'l1', 'l2' or False, got {normalize!r}")
+    fix_W, fix_H = check_bool("fix_W", fix_W, error=_E), check_bool("fix_H", fix_H, error=_E)
+    if W is not None:
+        W = check_nonneg_array("W", W, dt, 3, what="array of templates (K, F, T)")
+        if W.shape[0] != K or W.shape[1] != F or W.shape[2] != T:
+            raise DecompositionError(
+                f"W must have shape (n_components, n_freq, n_template_frames) = {(K, F, T)}, got {W.shape}"
+            )
+    elif fix_W:
+        raise DecompositionError("fix_W=True needs the fixed templates: pass W of shape (K, F, T)")
+    if H is not None:
+        H = check_nonneg_array("H", H, dt, 2, shape=(K, N), what="array of activations (K, N)")
+    elif fix_H:
+        raise DecompositionError("fix_H=True needs the fixed activations: pass H of shape (K, N)")
+    rng = default_rng(seed, error=_E)
+    return V, dt, vmax, K, T, n_iter, beta, lam, unc, h_update, normalize, fix_W, fix_H, W, H, rng
 
 
 def _normalize_templates(Ws, H, K, mode):

@@ -1,15 +1,58 @@
-"""Separable NMF: the successive nonnegative projection algorithm (SNPA) and XRAY's greedy rule."""
+r"""Separable NMF: the successive nonnegative projection algorithm (SNPA) and XRAY's greedy rule.
 
-import numbers
+Algorithm
+---------
+Separable NMF assumes that every column of V is a nonnegative combination of a few of
+its own columns, the *anchors* (for a magnitude spectrogram: a few real frames, each
+dominated by one sound). The successive nonnegative projection algorithm (SNPA,
+Gillis 2014) extracts them one at a time:
+
+1. (``normalize``) scale every column to unit sum, so that each column is a convex
+   combination of the anchors and its coefficients lie in
+   :math:`\Delta = \{h \ge 0, \sum h \le 1\}`;
+2. pick the column with the largest residual norm
+   :math:`\|x_j - U h_j\|` (first step: the largest norm);
+3. refit every column on the selected ones :math:`U = X_{:,K}`,
+   :math:`\min_{h_j \in \Delta} \|x_j - U h_j\|^2` (``proj='simplex'``; or
+   :math:`h_j \ge 0` with ``proj='nonneg'``), by the fast projected gradient method
+   (FPGM), warm-started from the previous fit;
+4. update the residual norms :math:`\|x_j\|^2 - 2 h_j^\top U^\top x_j + h_j^\top
+   U^\top U h_j` without forming the residual, and repeat.
+
+``variant='xray-greedy'`` replaces step 2 by the greedy detection of XRAY (Kumar,
+Sindhwani & Kambadur 2013): the column maximising :math:`\|R^\top x_j\|^2 /
+(\mathbf 1^\top x_j)^2`, R the current residual (computed in Gram form, without R).
+Finally H is refitted on the unnormalised data with W fixed,
+:math:`\min_{H \ge 0} \|V - W H\|_F`, by FPGM warm-started from the normalised fit.
+
+Notes
+-----
+Deterministic (no randomness). Ties: columns whose score is within a relative 1e-6 of
+the best count as tied and the one with the largest norm wins (then the smallest
+index); a column is never selected twice. Each extraction step costs one O(F N) pass to
+extend :math:`U^\top X` and O(k^2 N) per FPGM iteration; XRAY also needs
+:math:`\|X^\top x_j\|^2` once (O(min(F, N)^2 max(F, N))) and two O(F N k) products per
+step. The fits keep, per column, the better of the FPGM result and its warm start, so
+the residual history never increases.
+
+References
+----------
+N. Gillis, "Successive nonnegative projection algorithm for robust nonnegative blind
+source separation", SIAM J. Imaging Sciences 7(2), 2014.
+A. Kumar, V. Sindhwani, P. Kambadur, "Fast conical hull algorithms for near-separable
+non-negative matrix factorization", ICML 2013.
+"""
+
 import warnings
 
 import numpy as np
 
 from ..core import DecompositionError
+from ..core.validation import check_bool, check_choice, check_int, check_positive, check_real
 from ..kernels import snpa as _k
-from ._common import check_array, positive_int, single_thread_blas
+from ._common import check_nonneg_array, single_thread_blas
 
-__all__ = ["snpa"]
+__all__ = ["snpa", "separable_init"]
 
 #: Relative gap under which two residual norms (or scores) count as tied (Gillis' SNPA).
 _TIE_RTOL = 1e-6
@@ -19,12 +62,6 @@ _PROJS = ("simplex", "nonneg")
 #: FPGM iterations: on a 1025 x 217 spectrogram with K = 8, 200 iterations left the
 #: residual 1.2e-6 (relative) above scipy's NNLS, 1000 left 2e-10.
 _FINAL_ITER_FACTOR = 5
-
-
-def _pos_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise DecompositionError(f"{name} must be a finite positive real, got {value!r}")
-    return float(value)
 
 
 def _argmax_tied(score, tiebreak, excluded):
@@ -79,28 +116,8 @@ def snpa(
 ):
     r"""Separable NMF: choose ``n_components`` columns of V as templates, ``V ~ V[:, K] @ H``.
 
-    Separable NMF assumes that every column of V is a nonnegative combination of a few of
-    its own columns, the *anchors* (for a magnitude spectrogram: a few real frames, each
-    dominated by one sound). The successive nonnegative projection algorithm (SNPA,
-    Gillis 2014) extracts them one at a time:
-
-    1. (``normalize``) scale every column to unit sum, so that each column is a convex
-       combination of the anchors and its coefficients lie in
-       :math:`\Delta = \{h \ge 0, \sum h \le 1\}`;
-    2. pick the column with the largest residual norm
-       :math:`\|x_j - U h_j\|` (first step: the largest norm);
-    3. refit every column on the selected ones :math:`U = X_{:,K}`,
-       :math:`\min_{h_j \in \Delta} \|x_j - U h_j\|^2` (``proj='simplex'``; or
-       :math:`h_j \ge 0` with ``proj='nonneg'``), by the fast projected gradient method
-       (FPGM), warm-started from the previous fit;
-    4. update the residual norms :math:`\|x_j\|^2 - 2 h_j^\top U^\top x_j + h_j^\top
-       U^\top U h_j` without forming the residual, and repeat.
-
-    ``variant='xray-greedy'`` replaces step 2 by the greedy detection of XRAY (Kumar,
-    Sindhwani & Kambadur 2013): the column maximising :math:`\|R^\top x_j\|^2 /
-    (\mathbf 1^\top x_j)^2`, R the current residual (computed in Gram form, without R).
-    Finally H is refitted on the unnormalised data with W fixed,
-    :math:`\min_{H \ge 0} \|V - W H\|_F`, by FPGM warm-started from the normalised fit.
+    The algorithm (SNPA, Gillis 2014; XRAY's greedy rule, Kumar et al. 2013) is described in
+    the notes of :mod:`sepkit.decomposition._snpa` (module docstring).
 
     Parameters
     ----------
@@ -164,23 +181,6 @@ def snpa(
         are returned (W of shape (F, K'), H (K', N), costs (K',)). Extra columns would be
         arbitrary (duplicates of explained frames), so none are invented.
 
-    Notes
-    -----
-    Deterministic (no randomness). Ties: columns whose score is within a relative 1e-6 of
-    the best count as tied and the one with the largest norm wins (then the smallest
-    index); a column is never selected twice. Each extraction step costs one O(F N) pass to
-    extend :math:`U^\top X` and O(k^2 N) per FPGM iteration; XRAY also needs
-    :math:`\|X^\top x_j\|^2` once (O(min(F, N)^2 max(F, N))) and two O(F N k) products per
-    step. The fits keep, per column, the better of the FPGM result and its warm start, so
-    the residual history never increases.
-
-    References
-    ----------
-    N. Gillis, "Successive nonnegative projection algorithm for robust nonnegative blind
-    source separation", SIAM J. Imaging Sciences 7(2), 2014.
-    A. Kumar, V. Sindhwani, P. Kambadur, "Fast conical hull algorithms for near-separable
-    non-negative matrix factorization", ICML 2013.
-
     Examples
     --------
     >>> import numpy as np
@@ -194,27 +194,10 @@ def snpa(
     >>> bool(costs[-1] < 1e-6)
     True
     """
-    # ---- validation -------------------------------------------------------------------
-    V = check_array("V", V, np.float64, what="array (n_features, n_samples)")
-    if V.max() == 0:
-        raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): no column to select")
+    V, K, variant, proj, normalize, max_inner_iter, inner_tol, relerr = _check_snpa(
+        V, n_components, variant, proj, normalize, max_inner_iter, inner_tol, relerr
+    )
     F, N = V.shape
-    K = positive_int("n_components", n_components, 1)
-    if K > N:
-        raise DecompositionError(
-            f"n_components must be at most the number of columns of V (N = {N}), got {K}"
-        )
-    if not isinstance(variant, str) or variant not in _VARIANTS:
-        raise DecompositionError(f"variant must be 'snpa' or 'xray-greedy', got {variant!r}")
-    if not isinstance(proj, str) or proj not in _PROJS:
-        raise DecompositionError(f"proj must be 'simplex' or 'nonneg', got {proj!r}")
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise DecompositionError(f"normalize must be True or False, got {normalize!r}")
-    max_inner_iter = positive_int("max_inner_iter", max_inner_iter, 1)
-    inner_tol = _pos_float("inner_tol", inner_tol)
-    relerr = _pos_float("relerr", relerr)
-    if relerr >= 1:
-        raise DecompositionError(f"relerr must be below 1, got {relerr!r}")
     simplex = proj == "simplex"
     xray = variant == "xray-greedy"
 
@@ -247,6 +230,26 @@ def snpa(
     if return_indices:
         return W, H, costs, idx
     return W, H, costs
+
+
+def _check_snpa(V, n_components, variant, proj, normalize, max_inner_iter, inner_tol, relerr):
+    """Validated arguments of :func:`snpa` (V as a float64 array)."""
+    V = check_nonneg_array("V", V, np.float64, what="array (n_features, n_samples)")
+    if V.max() == 0:
+        raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): no column to select")
+    F, N = V.shape
+    K = check_int("n_components", n_components, 1, error=DecompositionError)
+    if K > N:
+        raise DecompositionError(
+            f"n_components must be at most the number of columns of V (N = {N}), got {K}"
+        )
+    variant = check_choice("variant", variant, _VARIANTS, case_sensitive=True, error=DecompositionError)
+    proj = check_choice("proj", proj, _PROJS, case_sensitive=True, error=DecompositionError)
+    normalize = check_bool("normalize", normalize, error=DecompositionError)
+    max_inner_iter = check_int("max_inner_iter", max_inner_iter, 1, error=DecompositionError)
+    inner_tol = check_positive("inner_tol", inner_tol, error=DecompositionError)
+    relerr = check_real("relerr", relerr, 0.0, 1.0, inclusive=False, error=DecompositionError)
+    return V, K, variant, proj, normalize, max_inner_iter, inner_tol, relerr
 
 
 def _extract(X, d, n0, v_norm, K, xray, a, denom, simplex, max_inner_iter, inner_tol, relerr, stop):
@@ -309,3 +312,62 @@ def _extract(X, d, n0, v_norm, K, xray, a, denom, simplex, max_inner_iter, inner
                       nR * d * d)
     costs[-1] = np.sqrt(float(nRu.sum())) / v_norm
     return idx, HTu, costs
+
+
+def separable_init(V, n_components, variant="snpa", floor=True):
+    """Separable NMF of V (:func:`snpa`), optionally made a valid start for multiplicative updates.
+
+    Used as the ``'snpa'`` initialisation of NMF (:class:`~sepkit.separation.NMF`,
+    :class:`~sepkit.separation.SNPA`): the templates are real columns (frames) of V.
+
+    Parameters
+    ----------
+    V : array_like, shape (F, N)
+        Nonnegative data, e.g. a magnitude spectrogram (F bins, N frames). Never modified.
+    n_components : int
+        Number of columns to select, 1 <= n_components <= N.
+    variant : {'snpa', 'xray-greedy'}, default 'snpa'
+    floor : bool, default True
+        Floor W at ``1e-9 * max(V)`` and H at ``1e-3 * max(H)``: the separable fit leaves
+        exact zeros, which multiplicative updates could never leave.
+
+    Returns
+    -------
+    W : numpy.ndarray of float64, shape (F, n_components)
+        The selected columns ``V[:, indices]`` (floored with ``floor``).
+    H : numpy.ndarray of float64, shape (n_components, N)
+        Their nonnegative least-squares activations (floored with ``floor``).
+    indices : numpy.ndarray of int, shape (n_components,)
+        The selected columns.
+
+    Raises
+    ------
+    DecompositionError
+        If ``n_components`` exceeds the number of columns, or fewer columns already explain
+        V exactly (besides the errors of :func:`snpa`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> V = rng.random((20, 3)) @ rng.random((3, 30))
+    >>> W, H, idx = separable_init(V, 3)
+    >>> W.shape, H.shape, bool(H.min() > 0)
+    ((20, 3), (3, 30), True)
+    """
+    n_components = check_int("n_components", n_components, 1, error=DecompositionError)
+    n_columns = np.shape(V)[1] if np.ndim(V) == 2 else None
+    if n_columns is not None and n_components > n_columns:
+        raise DecompositionError(
+            f"separable NMF selects frames (columns) of V: n_components={n_components} exceeds its "
+            f"{n_columns} frames"
+        )
+    W, H, _, indices = snpa(V, n_components, variant=variant, return_indices=True)
+    if W.shape[1] < n_components:
+        raise DecompositionError(
+            f"V is explained exactly by {W.shape[1]} of its frames (columns); ask for "
+            f"n_components <= {W.shape[1]}, got {n_components}"
+        )
+    if check_bool("floor", floor, error=DecompositionError):
+        H = np.maximum(H, 1e-3 * max(float(H.max()), 1e-300))
+        W = np.maximum(W, 1e-9 * float(np.max(V)))
+    return W, H, indices

@@ -298,12 +298,12 @@ def test_supervised_free_components_modes(short_mix):
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 2.0, 3.0])
 def test_fixed_template_fit_is_monotone(beta, rng):
-    from sepkit.separation.nmf.nmf import _fixed_template_nmf
+    from sepkit.decomposition import nmf
 
     W_true = rng.random((40, 5))
     V = W_true @ rng.random((5, 60)) + 0.01
     fixed = W_true[:, :3].copy()
-    W, H, costs = _fixed_template_nmf(V, fixed, 2, beta, 60, np.random.default_rng(0))
+    W, H, costs = nmf(V, 5, beta=beta, n_iter=60, fixed_W=fixed, seed=np.random.default_rng(0))
     np.testing.assert_array_equal(W[:, :3], W_true[:, :3])  # the fixed templates never move
     np.testing.assert_allclose(np.linalg.norm(W[:, 3:], axis=0), 1.0)
     assert np.all(np.diff(costs) <= 1e-10 * costs[0]), np.diff(costs).max()

@@ -18,7 +18,7 @@ import sepkit
 from sepkit import AudioSignal, SeparationError
 from sepkit.evaluation import assign, si_sdr_signals
 from sepkit.separation import SNPA
-from sepkit.separation.nmf.snpa import separable_init
+from sepkit.decomposition import separable_init
 
 
 def _best(refs, estimates):

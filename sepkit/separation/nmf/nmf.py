@@ -6,8 +6,7 @@ import numpy as np
 
 from ...core import AudioSignal, DecompositionError, SeparationError
 from ...decomposition import nmf as _nmf
-from ...decomposition._common import single_thread_blas
-from ...kernels import nmf as _k
+from ...decomposition import separable_init
 from ..base import validate_stft_params
 from .base import (
     ComponentSeparationBase,
@@ -29,55 +28,6 @@ COMPONENTS_PER_SOURCE = 8
 OTHER_LABEL = "other"
 #: Median-filter length (bins and frames) of the HPSS behind ``grouping='percussiveness'``.
 HPSS_KERNEL = 17
-
-
-def _fixed_template_nmf(V, W_fixed, n_free, beta, n_iter, rng):
-    """Beta-NMF ``V ~ [W_fixed, W_free] @ H`` with ``W_fixed`` kept, ``W_free`` and ``H`` learned.
-
-    Multiplicative updates with the majorise-minimise exponent on the kernels of
-    :mod:`sepkit.kernels.nmf`: per iteration the free templates (then rescaled to unit L2
-    norm, their activations taking the factors, so the model is unchanged), then every
-    activation. Each step is the exact minimiser of a majorant of the cost in its block,
-    so the cost never increases.
-
-    Returns ``W (F, K), H (K, M), costs (n_iter + 1,)``, ``K = W_fixed.shape[1] + n_free``.
-    """
-    F, M = V.shape
-    Kf = W_fixed.shape[1]
-    K = Kf + n_free
-    W = np.empty((F, K))
-    W[:, :Kf] = W_fixed
-    Wf = None
-    if n_free:
-        Wf = np.abs(rng.standard_normal((F, n_free)))
-        Wf /= np.linalg.norm(Wf, axis=0)
-        W[:, Kf:] = Wf
-    H = np.full((K, M), float(V.sum()) / (float(W.sum()) * M))
-    floor = 1e-12 * float(V.max())
-    gamma = _k.mm_exponent(beta)
-    Lam = np.empty((F, M))
-    P = np.empty((F, M))
-    B = Lam
-    vps = _k.power_sum(V, beta, floor) if beta not in (0.0, 1.0) else 0.0
-    costs = np.empty(n_iter + 1)
-    with single_thread_blas():
-        for it in range(n_iter):
-            if n_free:
-                Hf = H[Kf:]  # C-contiguous view: rescaled in place with the free templates
-                np.matmul(W, H, out=Lam)
-                _k.beta_terms(V, Lam, beta, floor, P, B, vps, False)
-                num = P @ Hf.T
-                den = Hf.sum(axis=1)[None, :] if beta == 1.0 else B @ Hf.T
-                _k.mu_step(Wf, num, den, 0.0, 0.0, gamma)
-                _k.normalize_columns(Wf, Hf, 2)
-                W[:, Kf:] = Wf
-            np.matmul(W, H, out=Lam)
-            costs[it] = _k.beta_terms(V, Lam, beta, floor, P, B, vps, True)
-            num = W.T @ P
-            den = W.sum(axis=0)[:, None] if beta == 1.0 else W.T @ B
-            _k.mu_step(H, num, den, 0.0, 0.0, gamma)
-    costs[n_iter] = _k.beta_divergence(V, W @ H, beta, floor)
-    return W, H, costs
 
 
 def shift_templates(W: np.ndarray, semitones) -> np.ndarray:
@@ -483,9 +433,10 @@ class NMF(ComponentSeparationBase):
         if isinstance(self.init, tuple):
             return self.init
         if self.init == "snpa":
-            from .snpa import separable_init  # snpa.py builds on this module
-
-            W0, H0, _ = separable_init(V, K)
+            try:
+                W0, H0, _ = separable_init(V, K)
+            except DecompositionError as exc:
+                raise SeparationError(str(exc)) from None
             return W0, H0
         return self.init
 
@@ -533,7 +484,8 @@ class NMF(ComponentSeparationBase):
 
     def _supervised(self, V, rng):
         fixed = np.hstack(list(self.templates.values()))
-        W, H, costs = _fixed_template_nmf(V, fixed, self.free_components, self.beta, self.n_iter, rng)
+        W, H, costs = _nmf(V, fixed.shape[1] + self.free_components, beta=self.beta, n_iter=self.n_iter,
+                           fixed_W=fixed, seed=rng)
         groups = np.concatenate(
             [np.full(t.shape[1], s, dtype=np.int64) for s, t in enumerate(self.templates.values())]
             + [np.full(self.free_components, len(self.templates), dtype=np.int64)]

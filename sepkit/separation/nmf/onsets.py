@@ -26,104 +26,16 @@ place a hit of that class at or after an annotated onset (less the lead).
 
 from __future__ import annotations
 
-import math
-import numbers
-import os
-import types
 import warnings
 
 import numpy as np
 
 from ...core import SeparationError, STFTParams
+from ...core.annotations import DRUM_CLASSES, read_drum_onsets
+from ...core.validation import check_int, check_positive, is_real
 from ...kernels.nmfd import nema
 
 __all__ = ["DRUM_CLASSES", "onset_activations", "onset_frames", "read_drum_onsets"]
-
-#: Class numbers of libnmfd's ``*Drums.txt`` annotations and the labels sepkit gives them.
-DRUM_CLASSES = types.MappingProxyType({1: "kick", 2: "snare", 3: "hihat"})
-
-
-def _check_classes(classes) -> dict[int, str]:
-    if not isinstance(classes, (dict, types.MappingProxyType)) or not classes:
-        raise SeparationError(
-            f"classes must be a non-empty dict of class number to label, e.g. {dict(DRUM_CLASSES)}, got {classes!r}"
-        )
-    out = {}
-    for number, label in classes.items():
-        if isinstance(number, bool) or not isinstance(number, numbers.Integral):
-            raise SeparationError(f"class numbers must be integers, got {number!r} in {classes!r}")
-        if not isinstance(label, str) or not label:
-            raise SeparationError(f"class labels must be non-empty strings, got {label!r} for class {number}")
-        out[int(number)] = label
-    if len(set(out.values())) != len(out):
-        raise SeparationError(f"class labels must be distinct, got {list(out.values())}")
-    return out
-
-
-def read_drum_onsets(path, classes=DRUM_CLASSES) -> dict[str, np.ndarray]:
-    """Read a drum onset annotation file: one hit per line, ``time_in_seconds<TAB>class``.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The annotation file, e.g. ``runningExample_808Drums.txt``. Fields may be separated
-        by tabs, spaces or a comma; blank lines and lines starting with ``#`` are skipped.
-        The class may be written as a float (``1.0000``) but must be a whole number.
-    classes : dict of int to str, default ``{1: 'kick', 2: 'snare', 3: 'hihat'}``
-        Label of each class number. Every class in the file must be listed.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray of float64, shape (n_onsets,)
-        For every label of ``classes``, in its order, the sorted onset times in seconds
-        (an empty array for a class without hits).
-
-    Raises
-    ------
-    SeparationError
-        If the file cannot be read, a line does not hold two numbers, a time is negative
-        or not finite, or a class is not a whole number listed in ``classes``. The message
-        names the file, the line and the value.
-
-    Examples
-    --------
-    >>> onsets = read_drum_onsets("tests/data/drums/runningExample_808Drums.txt")  # doctest: +SKIP
-    >>> {label: len(times) for label, times in onsets.items()}  # doctest: +SKIP
-    {'kick': 12, 'snare': 8, 'hihat': 32}
-    """
-    classes = _check_classes(classes)
-    if not isinstance(path, (str, os.PathLike)):
-        raise SeparationError(f"path must be a file path (str or os.PathLike), got {type(path).__name__}")
-    name = os.fspath(path)
-    try:
-        with open(name, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise SeparationError(f"cannot read the onset file {name!r}: {err}") from None
-    found = {label: [] for label in classes.values()}
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        fields = text.replace(",", " ").split()
-        where = f"{name!r}, line {number}"
-        if len(fields) != 2:
-            raise SeparationError(f"{where}: expected 'time<TAB>class', got {line!r}")
-        try:
-            time, cls = float(fields[0]), float(fields[1])
-        except ValueError:
-            raise SeparationError(f"{where}: expected two numbers 'time<TAB>class', got {line!r}") from None
-        if not math.isfinite(time) or time < 0:
-            raise SeparationError(f"{where}: the onset time must be a finite number of seconds >= 0, got {fields[0]!r}")
-        if not math.isfinite(cls) or cls != round(cls) or round(cls) not in classes:
-            raise SeparationError(
-                f"{where}: unknown drum class {fields[1]!r}; expected one of {sorted(classes)} "
-                f"({', '.join(f'{k} = {v}' for k, v in classes.items())}); pass classes= to map others"
-            )
-        found[classes[round(cls)]].append(time)
-    if not any(found.values()):
-        raise SeparationError(f"the onset file {name!r} holds no onsets")
-    return {label: np.sort(np.asarray(times, dtype=np.float64)) for label, times in found.items()}
 
 
 def _hop_in_samples(hop_seconds, stft_params, sample_rate):
@@ -133,18 +45,13 @@ def _hop_in_samples(hop_seconds, stft_params, sample_rate):
             raise SeparationError("give either hop_seconds or stft_params with sample_rate, not both")
         if not isinstance(stft_params, STFTParams):
             raise SeparationError(f"stft_params must be an STFTParams, got {stft_params!r}")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) or not 0 < sample_rate < np.inf:
-            raise SeparationError(
-                f"stft_params needs the sample_rate in Hz (a positive number) to map seconds to frames, "
-                f"got {sample_rate!r}"
-            )
+        check_positive("sample_rate (Hz, needed with stft_params to map seconds to frames)", sample_rate,
+                       error=SeparationError)
         params = stft_params.resolve(sample_rate)
         return float(params.hop_length), float(sample_rate)
     if hop_seconds is None:
         raise SeparationError("give the frame hop: hop_seconds, or stft_params and sample_rate")
-    if isinstance(hop_seconds, bool) or not isinstance(hop_seconds, numbers.Real) or not 0 < hop_seconds < np.inf:
-        raise SeparationError(f"hop_seconds must be a positive number of seconds, got {hop_seconds!r}")
-    return float(hop_seconds), 1.0
+    return check_positive("hop_seconds", hop_seconds, error=SeparationError), 1.0
 
 
 def _check_times(times, label) -> np.ndarray:
@@ -275,11 +182,8 @@ def onset_activations(
         raise SeparationError(
             f"onsets must be a non-empty dict of label to onset times in seconds, got {type(onsets).__name__}"
         )
-    if isinstance(num_frames, bool) or not isinstance(num_frames, numbers.Integral) or num_frames < 1:
-        raise SeparationError(f"num_frames must be a positive integer, got {num_frames!r}")
-    num_frames = int(num_frames)
-    if isinstance(lead_frames, bool) or not isinstance(lead_frames, numbers.Integral) or lead_frames < 0:
-        raise SeparationError(f"lead_frames must be an integer >= 0, got {lead_frames!r}")
+    num_frames = check_int("num_frames", num_frames, 1, error=SeparationError)
+    lead_frames = check_int("lead_frames", lead_frames, 0, error=SeparationError)
     hop, rate = _hop_in_samples(hop_seconds, stft_params, sample_rate)
     labels = list(onsets)
     if isinstance(decay, dict):
@@ -289,7 +193,7 @@ def onset_activations(
     else:
         decays = [decay] * len(labels)
     for label, d in zip(labels, decays):
-        if isinstance(d, bool) or not isinstance(d, numbers.Real) or not 0.0 <= d < 1.0:
+        if not is_real(d) or not 0.0 <= d < 1.0:
             raise SeparationError(f"decay must be a number in [0, 1), got {d!r} for {label!r}")
     impulses = np.zeros((len(labels), num_frames))
     for k, label in enumerate(labels):

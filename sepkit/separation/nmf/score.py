@@ -15,19 +15,15 @@ NMF; Ewert & Mueller 2012, libnmfd's ``'pitched'`` initialisation).
 
 from __future__ import annotations
 
-import csv
-import math
-import numbers
-import os
-from typing import NamedTuple
-
 import numpy as np
 
 from ...core import SeparationError
-from .base import validate_int
+from ...core.annotations import REQUIRED_COLUMNS, Note, notes_by_stem, read_notes
+from ...core.validation import check_int, check_nonneg, check_positive, check_real
 
 __all__ = [
     "Note",
+    "REQUIRED_COLUMNS",
     "read_notes",
     "notes_by_stem",
     "midi_to_hz",
@@ -37,154 +33,11 @@ __all__ = [
 
 #: Slack (s) of the gate boundaries, so that a frame exactly on a boundary counts despite roundoff.
 _TIME_EPS = 1e-9
-#: Columns every note must have (others, e.g. ``pitch_name`` or ``velocity``, are ignored).
-REQUIRED_COLUMNS = ("stem", "onset_s", "offset_s", "midi_pitch")
-
-
-class Note(NamedTuple):
-    """One note of a score.
-
-    Attributes
-    ----------
-    stem : str
-        The source (instrument) that plays the note, e.g. ``'violin'``.
-    onset_s, offset_s : float
-        Start and end in seconds, ``0 <= onset_s < offset_s``.
-    midi_pitch : float
-        MIDI pitch (69 is A4 = 440 Hz); fractional values are allowed.
-    voice : str
-        Optional voice name (``''`` when absent).
-    """
-
-    stem: str
-    onset_s: float
-    offset_s: float
-    midi_pitch: float
-    voice: str = ""
 
 
 def midi_to_hz(pitch):
     """Frequency in Hz of a MIDI pitch: ``440 * 2 ** ((pitch - 69) / 12)`` (array-aware)."""
     return 440.0 * 2.0 ** ((np.asarray(pitch, dtype=np.float64) - 69.0) / 12.0)
-
-
-def _number(value, what: str, where: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise SeparationError(f"{where}: {what} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise SeparationError(f"{where}: {what} must be finite, got {value!r}")
-    return x
-
-
-def _note_from_row(row, where: str) -> Note:
-    if isinstance(row, Note):
-        stem, onset, offset, pitch, voice = row.stem, row.onset_s, row.offset_s, row.midi_pitch, row.voice
-    elif isinstance(row, dict):
-        missing = [c for c in REQUIRED_COLUMNS if c not in row or row[c] in (None, "")]
-        if missing:
-            raise SeparationError(f"{where}: missing {missing}; every note needs the columns {list(REQUIRED_COLUMNS)}")
-        stem, onset, offset, pitch = (row[c] for c in REQUIRED_COLUMNS)
-        voice = row.get("voice") or ""
-    else:
-        raise SeparationError(
-            f"{where}: a note must be a dict with the keys {list(REQUIRED_COLUMNS)} or a Note, "
-            f"got {type(row).__name__}"
-        )
-    stem = str(stem).strip()
-    if not stem:
-        raise SeparationError(f"{where}: the stem name is empty")
-    onset = _number(onset, "onset_s", where)
-    offset = _number(offset, "offset_s", where)
-    pitch = _number(pitch, "midi_pitch", where)
-    if onset < 0:
-        raise SeparationError(f"{where}: onset_s must be >= 0, got {onset!r}")
-    if not offset > onset:
-        raise SeparationError(f"{where}: offset_s ({offset!r}) must be after onset_s ({onset!r})")
-    if not 0 <= pitch <= 127:
-        raise SeparationError(f"{where}: midi_pitch must lie in [0, 127], got {pitch!r}")
-    return Note(stem, onset, offset, pitch, str(voice).strip())
-
-
-def read_notes(path_or_rows) -> list[Note]:
-    """Read and validate a score: a CSV file of notes or rows already in memory.
-
-    Parameters
-    ----------
-    path_or_rows : str or os.PathLike or iterable of dict or Note
-        A CSV file with a header line and at least the columns ``stem``, ``onset_s``,
-        ``offset_s`` and ``midi_pitch`` (optional ``voice``; other columns are ignored),
-        such as the chorales' ``notes.csv``; or an iterable of such rows as dicts, or of
-        :class:`Note`.
-
-    Returns
-    -------
-    list of Note
-        In the given order.
-
-    Raises
-    ------
-    SeparationError
-        If the file cannot be read, a column is missing, the score is empty, or a note has
-        a non-numeric or non-finite time or pitch, a negative onset, an offset not after
-        its onset, or a pitch outside [0, 127]. The message names the file, the row and
-        the value.
-
-    Examples
-    --------
-    >>> notes = read_notes([{"stem": "violin", "onset_s": 0.2, "offset_s": 0.9, "midi_pitch": 72}])
-    >>> notes[0].midi_pitch
-    72.0
-    """
-    if isinstance(path_or_rows, (str, os.PathLike)):
-        path = os.fspath(path_or_rows)
-        try:
-            with open(path, newline="", encoding="utf-8") as handle:
-                reader = csv.DictReader(handle)
-                header = reader.fieldnames or []
-                header = [h.strip() for h in header]
-                missing = [c for c in REQUIRED_COLUMNS if c not in header]
-                if missing:
-                    raise SeparationError(
-                        f"notes file {path!r} lacks the columns {missing} (header: {header}); "
-                        f"expected at least {list(REQUIRED_COLUMNS)}"
-                    )
-                rows = [{(k or "").strip(): v for k, v in row.items()} for row in reader]
-        except OSError as exc:
-            raise SeparationError(f"cannot read the notes file {path!r}: {exc}") from None
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise SeparationError(f"notes file {path!r} is not a readable CSV file: {exc}") from None
-        name = f"notes file {path!r}"
-        # row numbers as in the file (line 1 is the header)
-        notes = [_note_from_row(row, f"{name}, line {i + 2}") for i, row in enumerate(rows)]
-    else:
-        if isinstance(path_or_rows, (bytes, dict)) or not hasattr(path_or_rows, "__iter__"):
-            raise SeparationError(
-                f"notes must be a CSV path or an iterable of note rows, got {type(path_or_rows).__name__}"
-            )
-        name = "notes"
-        notes = [_note_from_row(row, f"notes[{i}]") for i, row in enumerate(path_or_rows)]
-    if not notes:
-        raise SeparationError(f"{name} holds no note: a score needs at least one")
-    return notes
-
-
-def notes_by_stem(notes) -> dict[str, list[Note]]:
-    """Group notes by stem, stems in order of first appearance.
-
-    Parameters
-    ----------
-    notes : anything :func:`read_notes` accepts
-
-    Returns
-    -------
-    dict of str to list of Note
-    """
-    out: dict[str, list[Note]] = {}
-    for note in read_notes(notes):
-        out.setdefault(note.stem, []).append(note)
-    return out
 
 
 def _check_pitches(pitches) -> np.ndarray:
@@ -249,12 +102,10 @@ def comb_templates(pitches, sample_rate, n_fft, num_harmonics=25, tolerance=0.75
     [20, 21, 39, 40, 41, 42, 43]
     """
     p = _check_pitches(pitches)
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) or not 0 < sample_rate < np.inf:
-        raise SeparationError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
-    n_fft = validate_int("n_fft", n_fft)
-    num_harmonics = validate_int("num_harmonics", num_harmonics)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not 0 < tolerance < 12:
-        raise SeparationError(f"tolerance must be a number of semitones in (0, 12), got {tolerance!r}")
+    check_positive("sample_rate", sample_rate, error=SeparationError)
+    n_fft = check_int("n_fft", n_fft, 1, error=SeparationError)
+    num_harmonics = check_int("num_harmonics", num_harmonics, 1, error=SeparationError)
+    tolerance = check_real("tolerance (semitones)", tolerance, 0, 12, inclusive=False, error=SeparationError)
     F = n_fft // 2 + 1
     df = float(sample_rate) / n_fft
     W = np.zeros((F, p.size))
@@ -279,10 +130,9 @@ def comb_templates(pitches, sample_rate, n_fft, num_harmonics=25, tolerance=0.75
 def _frame_times(frames) -> np.ndarray:
     if isinstance(frames, tuple) and len(frames) == 2:
         n, hop = frames
-        n = validate_int("num_frames", n)
-        if isinstance(hop, bool) or not isinstance(hop, numbers.Real) or not 0 < hop < np.inf:
-            raise SeparationError(f"hop_seconds must be a positive number, got {hop!r}")
-        return np.arange(n) * float(hop)
+        n = check_int("num_frames", n, 1, error=SeparationError)
+        hop = check_positive("hop_seconds", hop, error=SeparationError)
+        return np.arange(n) * hop
     try:
         t = np.asarray(frames, dtype=np.float64)
     except (TypeError, ValueError):
@@ -341,8 +191,7 @@ def gated_activations(notes, frames, pitches, margin=0.025) -> np.ndarray:
     else:
         before = after = margin
     for name, value in (("margin before", before), ("margin after", after)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < np.inf:
-            raise SeparationError(f"{name} the notes must be a nonnegative number of seconds, got {value!r}")
+        check_nonneg(f"{name} the notes (seconds)", value, error=SeparationError)
     H = np.zeros((p.size, times.size))
     for note in notes:
         rows = np.flatnonzero(p == note.midi_pitch)

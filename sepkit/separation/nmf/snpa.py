@@ -4,63 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core import SeparationError
+from ...core import DecompositionError, SeparationError
 from ...decomposition import nmf as _nmf
-from ...decomposition import snpa as _snpa
+from ...decomposition import separable_init
 from ...kernels.nmf import beta_divergence
 from .grouping import group_components
 from .nmf import NMF
 
-__all__ = ["SNPA", "VARIANTS", "separable_init"]
+__all__ = ["SNPA", "VARIANTS"]
 
 #: Column-selection rules of :func:`sepkit.decomposition.snpa`.
 VARIANTS = ("snpa", "xray-greedy")
-
-
-def separable_init(V: np.ndarray, n_components: int, variant: str = "snpa", floor: bool = True):
-    """Separable NMF of V, optionally made a valid start for multiplicative updates.
-
-    Parameters
-    ----------
-    V : numpy.ndarray, shape (F, M)
-        Nonnegative magnitudes.
-    n_components : int
-        Number of frames to select, at most M.
-    variant : {'snpa', 'xray-greedy'}
-    floor : bool, default True
-        Floor W at ``1e-9 * max(V)`` and H at ``1e-3 * max(H)``: the separable fit leaves
-        exact zeros, which multiplicative updates could never leave.
-
-    Returns
-    -------
-    W : numpy.ndarray, shape (F, n_components)
-        The selected frames ``V[:, indices]`` (floored with ``floor``).
-    H : numpy.ndarray, shape (n_components, M)
-        Their nonnegative least-squares activations (floored with ``floor``).
-    indices : numpy.ndarray of int, shape (n_components,)
-        The selected frames.
-
-    Raises
-    ------
-    SeparationError
-        If ``n_components`` exceeds the number of frames, or fewer frames already explain V
-        exactly.
-    """
-    if n_components > V.shape[1]:
-        raise SeparationError(
-            f"separable NMF selects frames of the mixture: n_components={n_components} exceeds its "
-            f"{V.shape[1]} frames"
-        )
-    W, H, _, indices = _snpa(V, n_components, variant=variant, return_indices=True)
-    if W.shape[1] < n_components:
-        raise SeparationError(
-            f"the mixture is explained exactly by {W.shape[1]} of its frames; ask for "
-            f"n_components <= {W.shape[1]}, got {n_components}"
-        )
-    if floor:
-        H = np.maximum(H, 1e-3 * max(float(H.max()), 1e-300))
-        W = np.maximum(W, 1e-9 * float(V.max()))
-    return W, H, indices
 
 
 class SNPA(NMF):
@@ -168,7 +122,10 @@ class SNPA(NMF):
         F = V.shape[0]
         target = self._stacked_hpss(V) if self.grouping == "percussiveness" else V
         K = self.n_components
-        W, H, self.indices = separable_init(target, K, self.variant, floor=self.refine_iter > 0)
+        try:
+            W, H, self.indices = separable_init(target, K, self.variant, floor=self.refine_iter > 0)
+        except DecompositionError as exc:
+            raise SeparationError(str(exc)) from None
         if self.refine_iter:
             W, H, costs = _nmf(target, K, beta=self.beta, n_iter=self.refine_iter, init=(W, H), seed=rng)
         else:
