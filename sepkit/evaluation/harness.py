@@ -397,21 +397,7 @@ def evaluate(
     summary = EvaluationSummary(out_dir)
     start = time.perf_counter()
 
-    names = [str(name) for name in dataset.names]
-    slugs = [_slug(name) for name in names]
-    if len(set(slugs)) != len(slugs):
-        raise EvaluationError("item names must stay distinct as file names (letters, digits and _.+=-)")
-    tasks = []  # (index, item, {method name: factory})
-    for index, item in enumerate(names):
-        pending = {}
-        for method_name, method in methods.items():
-            existing = None if overwrite else read_result(result_path(out_dir, method_name, item))
-            if existing is not None and (existing.get("status") == "ok" or not retry_errors):
-                summary.skipped += 1
-            else:
-                pending[method_name] = method
-        if pending:
-            tasks.append((index, item, pending))
+    tasks = _pending_tasks(dataset, methods, out_dir, overwrite, retry_errors, summary)
 
     from tqdm.auto import tqdm
 
@@ -440,22 +426,49 @@ def evaluate(
     try:
         if backend == "dask":
             _run_dask(dataset, tasks, args, n_jobs, scheduler, collect)
-        elif n_jobs == 1:
-            for index, item, pending in tasks:
-                collect(item, pending, _evaluate_item(dataset, index, item, pending, *args))
         else:
-            from joblib import Parallel, delayed
-
-            parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-            results = parallel(
-                delayed(_tagged)(item, pending, dataset, index, item, pending, *args) for index, item, pending in tasks
-            )
-            for item, pending, outcomes in results:
-                collect(item, pending, outcomes)
+            _run_loky(dataset, tasks, args, n_jobs, collect)
     finally:
         bar.close()
     summary.elapsed = time.perf_counter() - start
     return summary
+
+
+def _pending_tasks(dataset, methods, out_dir, overwrite, retry_errors, summary) -> list:
+    """``(index, item, {method name: factory})`` for every item with something left to do;
+    counts the (item, method) pairs already done in ``summary.skipped``."""
+    names = [str(name) for name in dataset.names]
+    slugs = [_slug(name) for name in names]
+    if len(set(slugs)) != len(slugs):
+        raise EvaluationError("item names must stay distinct as file names (letters, digits and _.+=-)")
+    tasks = []
+    for index, item in enumerate(names):
+        pending = {}
+        for method_name, method in methods.items():
+            existing = None if overwrite else read_result(result_path(out_dir, method_name, item))
+            if existing is not None and (existing.get("status") == "ok" or not retry_errors):
+                summary.skipped += 1
+            else:
+                pending[method_name] = method
+        if pending:
+            tasks.append((index, item, pending))
+    return tasks
+
+
+def _run_loky(dataset, tasks, args, n_jobs, collect) -> None:
+    """Run the tasks in this process (``n_jobs == 1``) or in loky worker processes."""
+    if n_jobs == 1:
+        for index, item, pending in tasks:
+            collect(item, pending, _evaluate_item(dataset, index, item, pending, *args))
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+    results = parallel(
+        delayed(_tagged)(item, pending, dataset, index, item, pending, *args) for index, item, pending in tasks
+    )
+    for item, pending, outcomes in results:
+        collect(item, pending, outcomes)
 
 
 def _tagged(item, pending, *args):
