@@ -4,7 +4,7 @@
 """
 
 from .base import MaskSeparationBase, SeparationBase
-from .benchmark import HighLowPassFilter, IdealMask, MixAsEstimate, WienerFilter
+from .benchmark import HighLowPassFilter, IdealBinaryMask, IdealMask, IdealRatioMask, MixAsEstimate, WienerFilter
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
 
@@ -12,6 +12,8 @@ __all__ = [
     "SeparationBase",
     "MaskSeparationBase",
     "IdealMask",
+    "IdealBinaryMask",
+    "IdealRatioMask",
     "WienerFilter",
     "MixAsEstimate",
     "HighLowPassFilter",
