@@ -103,7 +103,7 @@ def _separator(name, mix, templates, onset_file, seed):
     if name == "nmfd templates":
         return NMFD(mix, templates=templates, seed=seed)
     if name == "nmfd blind":
-        return NMFD(mix, num_components=3, seed=seed)
+        return NMFD(mix, n_components=3, seed=seed)
     if name.startswith("nmf blind "):
         return NMF(mix, num_sources=3, grouping=name.rsplit(" ", 1)[1], seed=seed)
     return MixAsEstimate(mix, 3)

@@ -7,12 +7,15 @@
   activation update, sparsity and uncorrelatedness penalties; :func:`convolutive_model`.
 - :func:`snpa`: separable NMF (SNPA or XRAY-greedy): templates are columns of the data;
   :func:`separable_init` makes it a start for multiplicative updates.
+- :func:`hpss`: median-filtering harmonic/percussive separation with librosa's masks and
+  margins (as ``librosa.decompose.hpss``).
 
 Like :mod:`librosa.decompose`, these work on arrays (e.g. a magnitude spectrogram of shape
 ``(n_freq, n_frames)``), not on :class:`~sepkit.AudioSignal` objects; the separators in
 :mod:`sepkit.separation` are built on them.
 """
 
+from ._hpss import hpss
 from ._nmf import nmf
 from ._nmfd import convolutive_model, nmfd
 from ._snpa import separable_init, snpa
@@ -23,4 +26,5 @@ __all__ = [
     "convolutive_model",
     "snpa",
     "separable_init",
+    "hpss",
 ]

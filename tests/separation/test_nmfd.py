@@ -260,8 +260,8 @@ def test_templates_from_samples_seeded_signals_and_frames():
     shots = _one_shots()
     signals = {k: [AudioSignal(p) for p in v[:2]] for k, v in shots.items()}
     before = {k: [s.audio_data.copy() for s in v] for k, v in signals.items()}
-    a = NMFD.templates_from_samples(signals, num_template_frames=4, seed=3, n_iter=10)
-    b = NMFD.templates_from_samples({k: v[:2] for k, v in shots.items()}, num_template_frames=4, seed=3, n_iter=10)
+    a = NMFD.templates_from_samples(signals, n_template_frames=4, seed=3, n_iter=10)
+    b = NMFD.templates_from_samples({k: v[:2] for k, v in shots.items()}, n_template_frames=4, seed=3, n_iter=10)
     for k in DRUMS:
         assert a[k].shape == (1025, 4)
         np.testing.assert_array_equal(a[k], b[k])  # signals or paths, same seed: same templates
@@ -288,14 +288,14 @@ def test_templates_from_samples_reject_bad_input(samples, match):
 
 
 def test_pitched_templates_are_repeated_combs():
-    tpl = NMFD.pitched_templates([60, 67], 44100, num_template_frames=4)
+    tpl = NMFD.pitched_templates([60, 67], 44100, n_template_frames=4)
     assert list(tpl) == ["pitch_60", "pitch_67"]
     combs = comb_templates([60, 67], 44100, 2048)
     for j, template in enumerate(tpl.values()):
         assert template.shape == (1025, 4)
         np.testing.assert_allclose(template.sum(), 1.0)
         np.testing.assert_allclose(template, np.repeat(combs[:, j : j + 1], 4, axis=1) / 4, rtol=1e-12)
-    decaying = NMFD.pitched_templates({"low": 48}, 44100, num_template_frames=3, decay=0.5)["low"]
+    decaying = NMFD.pitched_templates({"low": 48}, 44100, n_template_frames=3, decay=0.5)["low"]
     frame_mass = decaying.sum(axis=0)
     np.testing.assert_allclose(frame_mass / frame_mass[0], [1, 0.5, 0.25])
     with pytest.raises(SeparationError, match="distinct"):
@@ -316,7 +316,7 @@ def test_pitched_nmfd_separates_two_tones():
     low = tone(48, 0.0, 0.6) + tone(48, 0.5, 1.0) * 0.8
     high = tone(67, 0.25, 0.75)
     mix = AudioSignal(low + high, rate)
-    sep = NMFD(mix, templates="pitched", pitches={"low": 48, "high": 67}, num_template_frames=4, n_iter=40)
+    sep = NMFD(mix, templates="pitched", pitches={"low": 48, "high": 67}, n_template_frames=4, n_iter=40)
     estimates = sep()
     assert sep.source_labels == ["low", "high"]
     scores = si_sdr_signals([AudioSignal(low, rate), AudioSignal(high, rate)], estimates)[:, 0]
@@ -448,7 +448,7 @@ def _bad_cases(templates):
     negative["snare"][3, 2] = -0.5
     return [
         ({"templates": wrong_bins}, r"513 frequency bins.*1025"),
-        ({"templates": np.ones((3, 1025, 8)), "num_template_frames": 4}, r"8 frames.*num_template_frames=4"),
+        ({"templates": np.ones((3, 1025, 8)), "n_template_frames": 4}, r"8 frames.*n_template_frames=4"),
         ({"activations": np.ones((3, 40))}, r"40 frames.*45 frames"),
         ({"templates": templates, "activations": {"kick": [0.0], "snare": [0.1], "tom": [0.2]}}, r"unknown key.*'tom'"),
         ({"templates": templates, "labels": ["kick", "snare", "ride"]}, r"unknown key.*'ride'"),
@@ -456,7 +456,7 @@ def _bad_cases(templates):
         ({"activations": -np.ones((3, 45))}, r"activations must be nonnegative.*-1\.0"),
         ({"activations": np.full((3, 45), np.nan)}, r"NaN"),
         ({"templates": np.zeros((2, 1025, 8))}, r"all zeros"),
-        ({"templates": templates, "num_components": 2}, r"disagree"),
+        ({"templates": templates, "n_components": 2}, r"disagree"),
         ({"templates": "drums"}, r"'drums'"),
         ({"templates": "pitched"}, r"pitches"),
         ({"pitches": [60]}, r"templates='pitched'"),
@@ -470,7 +470,7 @@ def _bad_cases(templates):
         ({"seed": -3}, r"seed.*-3"),
         ({"alpha": 0}, r"alpha.*0"),
         ({"mask_type": "fuzzy"}, r"mask_type.*'fuzzy'"),
-        ({"num_components": 0}, r"num_components.*0"),
+        ({"n_components": 0}, r"n_components.*0"),
         ({"sparsity": -1.0}, r"sparsity.*-1\.0"),
     ]
 

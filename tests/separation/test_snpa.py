@@ -77,7 +77,7 @@ def test_separable_init_floors_for_multiplicative_updates(alternating):
 def test_refinement_costs_decrease_and_shape(duet):
     mix, _ = duet
     short = mix.truncate(2 * mix.sample_rate)
-    sep = SNPA(short, 2, n_components=8, refine_iter=30, seed=0)
+    sep = SNPA(short, 2, n_components=8, n_iter=30, seed=0)
     sep.run()
     assert sep.costs.shape == (31,)
     assert np.all(np.diff(sep.costs) <= 1e-9 * sep.costs[0])
@@ -88,8 +88,8 @@ def test_refinement_costs_decrease_and_shape(duet):
     "kwargs, floors",
     [
         (dict(), (0.0, 1.4)),  # measured 0.54, 1.98
-        (dict(refine_iter=100), (7.0, 7.0)),  # measured 7.66, 7.75
-        (dict(variant="xray-greedy", refine_iter=100), (7.2, 7.2)),  # measured 7.92, 7.86
+        (dict(n_iter=100), (7.0, 7.0)),  # measured 7.66, 7.75
+        (dict(variant="xray-greedy", n_iter=100), (7.2, 7.2)),  # measured 7.92, 7.86
     ],
 )
 def test_quality_on_chorale_duet(duet, kwargs, floors):
@@ -103,8 +103,8 @@ def test_quality_on_chorale_duet(duet, kwargs, floors):
 def test_reproducible_and_stereo(duet):
     mix, _ = duet
     short = mix.truncate(mix.sample_rate)
-    a = SNPA(short, 2, n_components=6, refine_iter=5, seed=3)()
-    b = SNPA(short, 2, n_components=6, refine_iter=5, seed=3)()
+    a = SNPA(short, 2, n_components=6, n_iter=5, seed=3)()
+    b = SNPA(short, 2, n_components=6, n_iter=5, seed=3)()
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x.audio_data, y.audio_data)
     stereo, _ = sepkit.datasets.load_example(sources=("violin", "clarinet"), stereo=True)
@@ -122,7 +122,7 @@ def test_bad_input(duet):
     with pytest.raises(SeparationError, match="variant"):
         SNPA(short, 2, variant="xray-max")
     with pytest.raises(SeparationError, match="n_iter"):
-        SNPA(short, 2, refine_iter=-1)
+        SNPA(short, 2, n_iter=-1)
     with pytest.raises(SeparationError, match="exceeds n_components=2"):
         SNPA(short, 3, n_components=2)
     with pytest.raises(SeparationError, match="num_sources"):

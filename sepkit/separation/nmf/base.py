@@ -15,14 +15,12 @@ the same three things around its own decomposition:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ...core import BinaryMask, SeparationError
 from ...kernels import masks as masks_kernels
-from ..base import MaskSeparationBase, validate_labels, validate_seed
-from ..benchmark import validate_num_sources
+from ...core.validation import check_int, check_positive, check_real
+from ..base import MaskSeparationBase, validate_labels
 
 __all__ = [
     "ComponentSeparationBase",
@@ -30,49 +28,18 @@ __all__ = [
     "validate_groups",
     "grouped_models",
     "side_by_side_magnitude",
-    "validate_int",
-    "validate_nonneg",
-    "validate_seed",
-    "validate_flag",
     "validate_beta",
 ]
 
 
-def validate_int(name: str, value, minimum: int = 1) -> int:
-    """Return ``value`` as an int, raising :class:`SeparationError` unless it is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SeparationError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def validate_nonneg(name: str, value) -> float:
-    """Return ``value`` as a float, raising unless it is a finite real >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < np.inf:
-        raise SeparationError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def validate_flag(name: str, value) -> bool:
-    """Return ``value`` as a bool, raising unless it is True or False."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise SeparationError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def validate_beta(beta) -> float:
     """Return the beta of a beta-divergence as a float, raising unless it is a finite real."""
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not np.isfinite(beta):
-        raise SeparationError(
-            f"beta must be a finite real number (2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito), got {beta!r}"
-        )
-    return float(beta)
+    return check_real("beta (2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito)", beta, error=SeparationError)
 
 
 def validate_alpha(alpha) -> float:
     """Return the alpha-Wiener exponent as a float, raising unless it is a positive finite number."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < alpha < np.inf:
-        raise SeparationError(f"alpha must be a positive finite number (1: magnitude ratio, 2: power ratio), got {alpha!r}")
-    return float(alpha)
+    return check_positive("alpha (1: magnitude ratio, 2: power ratio)", alpha, error=SeparationError)
 
 
 def validate_groups(groups, n_components: int, num_sources: int) -> np.ndarray:
@@ -186,9 +153,10 @@ class ComponentSeparationBase(MaskSeparationBase):
         labels=None,
     ):
         super().__init__(input_audio_signal, mask_type, mask_threshold, stft_params)
-        self.num_sources = validate_num_sources(num_sources)
+        self.num_sources = check_int("num_sources", num_sources, 1, error=SeparationError)
         self.alpha = validate_alpha(alpha)
         self.source_labels = validate_labels(labels, self.num_sources)
+        self.labels = list(self.source_labels)  # as __init__ accepts it again (get_params)
         self.source_models = None
         self.residual_model = None
 

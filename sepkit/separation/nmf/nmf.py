@@ -5,20 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...core import AudioSignal, DecompositionError, SeparationError
+from ...core.annotations import notes_by_stem, read_notes
+from ...core.validation import check_int, check_seed, default_rng
+from ...decomposition import hpss, separable_init
 from ...decomposition import nmf as _nmf
-from ...decomposition import separable_init
 from ..base import validate_stft_params
-from .base import (
-    ComponentSeparationBase,
-    grouped_models,
-    side_by_side_magnitude,
-    validate_beta,
-    validate_groups,
-    validate_int,
-    validate_seed,
-)
+from .base import ComponentSeparationBase, grouped_models, side_by_side_magnitude, validate_beta, validate_groups
 from .grouping import GROUPINGS, group_components
-from .score import comb_templates, gated_activations, notes_by_stem
+from .score import comb_templates, gated_activations
 
 __all__ = ["NMF", "shift_templates"]
 
@@ -224,89 +218,20 @@ class NMF(ComponentSeparationBase):
         if not isinstance(input_audio_signal, AudioSignal):
             raise SeparationError(f"NMF needs an AudioSignal mixture, got {type(input_audio_signal).__name__}")
         params = validate_stft_params(stft_params, input_audio_signal)
-        n_freq = params.window_length // 2 + 1
         self.beta = validate_beta(beta)
-        self.n_iter = validate_int("n_iter", n_iter, 0)
-        self.seed = validate_seed(seed)
-        self.free_components = validate_int("free_components", free_components, 0)
+        self.n_iter = check_int("n_iter", n_iter, 0, error=SeparationError)
+        self.seed = check_seed(seed, error=SeparationError)
+        self.free_components = check_int("free_components", free_components, 0, error=SeparationError)
         self.score_margin = score_margin
         self.num_harmonics = num_harmonics
         self.tolerance = tolerance
-        if templates is not None and score is not None:
-            raise SeparationError("give templates (supervised) or score (score-informed), not both")
-        self.templates = None
-        self.notes = None
-        if templates is not None:
-            self.mode = "supervised"
-            self.templates = self._validate_templates(templates, n_freq)
-            modelled = list(self.templates)
-        elif score is not None:
-            self.mode = "score"
-            self.notes = notes_by_stem(score)
-            modelled = list(self.notes)
-            # check the comb and gate parameters now rather than in run()
-            first = next(iter(self.notes.values()))[0]
-            comb_templates([first.midi_pitch], input_audio_signal.sample_rate, params.window_length,
-                           num_harmonics, tolerance)
-            gated_activations([first], (1, 1.0), [first.midi_pitch], score_margin)
-        else:
-            self.mode = "blind"
-            modelled = None
+        modelled = self._parse_model(templates, score, input_audio_signal, params)
         if modelled is not None:
-            if n_components is not None:
-                raise SeparationError(
-                    f"n_components={n_components!r} applies to blind NMF only; in {self.mode} mode the components "
-                    "come from the " + ("templates" if self.mode == "supervised" else "score") + " (leave it None)"
-                )
-            if num_sources is None:
-                num_sources = len(modelled)
-            num_sources = validate_int("num_sources", num_sources, 1)
-            if num_sources == len(modelled) + 1:
-                if not self.free_components:
-                    raise SeparationError(
-                        f"num_sources={num_sources} asks for an extra source beyond the {len(modelled)} modelled "
-                        f"ones {modelled}: give free_components >= 1 to model it"
-                    )
-                self.extra_source = True
-                default_labels = modelled + [OTHER_LABEL]
-            elif num_sources == len(modelled):
-                self.extra_source = False
-                default_labels = modelled
-            else:
-                raise SeparationError(
-                    f"num_sources={num_sources} does not fit the {len(modelled)} modelled sources {modelled}: "
-                    f"use {len(modelled)} (or {len(modelled) + 1} with free components as an extra source)"
-                )
-            if labels is None:
-                labels = default_labels
+            num_sources, labels = self._informed_sources(modelled, num_sources, n_components, labels)
             self.n_components = None
         else:
-            if num_sources is None:
-                raise SeparationError("blind NMF needs num_sources (or give templates or a score)")
-            num_sources = validate_int("num_sources", num_sources, 1)
-            if self.free_components:
-                raise SeparationError(
-                    f"free_components={free_components!r} applies to supervised or score-informed NMF only"
-                )
-            self.extra_source = False
-            if n_components is None:
-                n_components = COMPONENTS_PER_SOURCE * num_sources
-            self.n_components = validate_int("n_components", n_components, 1)
-            if num_sources > self.n_components:
-                raise SeparationError(
-                    f"num_sources={num_sources} exceeds n_components={self.n_components}: every source needs "
-                    "at least one component"
-                )
-        if not (callable(grouping) or (isinstance(grouping, str) and grouping in GROUPINGS)):
-            raise SeparationError(
-                f"grouping must be one of {GROUPINGS} or a callable f(W, H) -> labels, got {grouping!r}"
-            )
-        if grouping == "percussiveness" and self.mode == "blind" and num_sources != 2:
-            raise SeparationError(
-                "grouping='percussiveness' splits percussive from harmonic sound: "
-                f"num_sources must be 2, got {num_sources}"
-            )
-        self.grouping = grouping
+            num_sources = self._blind_sources(num_sources, n_components)
+        self.grouping = self._check_grouping(grouping, num_sources)
         if isinstance(init, tuple):
             if len(init) != 2:
                 raise SeparationError(f"init as a tuple must be (W0, H0), got a tuple of length {len(init)}")
@@ -317,6 +242,89 @@ class NMF(ComponentSeparationBase):
         self.W = self.H = self.costs = self.groups = None
         self.residual_model = None
         self.stacked_W = None
+
+    # ------------------------------------------------------------------ parsing
+    def _parse_model(self, templates, score, mix, params):
+        """Set ``mode``, ``templates``, ``score`` and ``notes``; return the modelled labels (None: blind)."""
+        if templates is not None and score is not None:
+            raise SeparationError("give templates (supervised) or score (score-informed), not both")
+        self.templates = self.score = self.notes = None
+        if templates is not None:
+            self.mode = "supervised"
+            self.templates = self._validate_templates(templates, params.window_length // 2 + 1)
+            return list(self.templates)
+        if score is not None:
+            self.mode = "score"
+            self.score = read_notes(score)  # a list of Notes: what __init__ accepts again
+            self.notes = notes_by_stem(self.score)
+            # check the comb and gate parameters now rather than in run()
+            first = next(iter(self.notes.values()))[0]
+            comb_templates([first.midi_pitch], mix.sample_rate, params.window_length, self.num_harmonics,
+                           self.tolerance)
+            gated_activations([first], (1, 1.0), [first.midi_pitch], self.score_margin)
+            return list(self.notes)
+        self.mode = "blind"
+        return None
+
+    def _informed_sources(self, modelled, num_sources, n_components, labels):
+        """``(num_sources, labels)`` of the supervised and score-informed modes; sets ``extra_source``."""
+        if n_components is not None:
+            raise SeparationError(
+                f"n_components={n_components!r} applies to blind NMF only; in {self.mode} mode the components "
+                "come from the " + ("templates" if self.mode == "supervised" else "score") + " (leave it None)"
+            )
+        if num_sources is None:
+            num_sources = len(modelled)
+        num_sources = check_int("num_sources", num_sources, 1, error=SeparationError)
+        if num_sources == len(modelled) + 1:
+            if not self.free_components:
+                raise SeparationError(
+                    f"num_sources={num_sources} asks for an extra source beyond the {len(modelled)} modelled "
+                    f"ones {modelled}: give free_components >= 1 to model it"
+                )
+            self.extra_source = True
+            default_labels = modelled + [OTHER_LABEL]
+        elif num_sources == len(modelled):
+            self.extra_source = False
+            default_labels = modelled
+        else:
+            raise SeparationError(
+                f"num_sources={num_sources} does not fit the {len(modelled)} modelled sources {modelled}: "
+                f"use {len(modelled)} (or {len(modelled) + 1} with free components as an extra source)"
+            )
+        return num_sources, default_labels if labels is None else labels
+
+    def _blind_sources(self, num_sources, n_components):
+        """``num_sources`` of the blind mode; sets ``n_components`` and ``extra_source``."""
+        if num_sources is None:
+            raise SeparationError("blind NMF needs num_sources (or give templates or a score)")
+        num_sources = check_int("num_sources", num_sources, 1, error=SeparationError)
+        if self.free_components:
+            raise SeparationError(
+                f"free_components={self.free_components!r} applies to supervised or score-informed NMF only"
+            )
+        self.extra_source = False
+        if n_components is None:
+            n_components = COMPONENTS_PER_SOURCE * num_sources
+        self.n_components = check_int("n_components", n_components, 1, error=SeparationError)
+        if num_sources > self.n_components:
+            raise SeparationError(
+                f"num_sources={num_sources} exceeds n_components={self.n_components}: every source needs "
+                "at least one component"
+            )
+        return num_sources
+
+    def _check_grouping(self, grouping, num_sources):
+        if not (callable(grouping) or (isinstance(grouping, str) and grouping in GROUPINGS)):
+            raise SeparationError(
+                f"grouping must be one of {GROUPINGS} or a callable f(W, H) -> labels, got {grouping!r}"
+            )
+        if grouping == "percussiveness" and self.mode == "blind" and num_sources != 2:
+            raise SeparationError(
+                "grouping='percussiveness' splits percussive from harmonic sound: "
+                f"num_sources must be 2, got {num_sources}"
+            )
+        return grouping
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -396,8 +404,8 @@ class NMF(ComponentSeparationBase):
                 f"got {type(sources).__name__}"
             )
         beta = validate_beta(beta)
-        n_iter = validate_int("n_iter", n_iter, 0)
-        rng = np.random.default_rng(validate_seed(seed))  # a Generator is used as is
+        n_iter = check_int("n_iter", n_iter, 0, error=SeparationError)
+        rng = default_rng(seed, error=SeparationError)
         lists = {}
         for label, sigs in sources.items():
             sigs = [sigs] if isinstance(sigs, AudioSignal) else sigs
@@ -412,11 +420,11 @@ class NMF(ComponentSeparationBase):
         if len(rates) != 1:
             raise SeparationError(f"all recordings must share one sample rate, got {sorted(rates)} Hz")
         params = validate_stft_params(stft_params, first)
-        max_shift = validate_int("pitch_shifts", pitch_shifts, 0)
+        max_shift = check_int("pitch_shifts", pitch_shifts, 0, error=SeparationError)
         out = {}
         for label, sigs in lists.items():
             k = n_components.get(label) if isinstance(n_components, dict) else n_components
-            k = validate_int(f"n_components for {label!r}", k, 1)
+            k = check_int(f"n_components for {label!r}", k, 1, error=SeparationError)
             V = np.hstack([side_by_side_magnitude(s, params) for s in sigs])
             if not V.any():
                 raise SeparationError(f"the recordings of {label!r} have zero energy: nothing to learn")
@@ -426,7 +434,7 @@ class NMF(ComponentSeparationBase):
 
     # ------------------------------------------------------------------ run
     def _rng(self):
-        return np.random.default_rng(self.seed)  # a Generator is used as is
+        return default_rng(self.seed, error=SeparationError)  # a Generator is used as is
 
     def _init_arrays(self, V, K, rng):
         """(W0, H0) for the blind mode from ``init``."""
@@ -462,22 +470,15 @@ class NMF(ComponentSeparationBase):
     def _stacked_hpss(self, V) -> np.ndarray:
         """``[percussive; harmonic]`` magnitudes (2F, C * N) of V (F, C * N) by median-filter HPSS per channel.
 
-        Fitzgerald (2010): the harmonic part is ``|X|`` median-filtered along time, the
-        percussive part along frequency (17 bins / frames); ``|X|`` is split between them
-        by the power-ratio soft mask (``P**2 / (P**2 + H**2)``, half each where both are
-        zero), so the two halves add up to ``|X|``.
+        :func:`sepkit.decomposition.hpss` (Fitzgerald 2010) with ``HPSS_KERNEL`` bins and
+        frames and librosa's power-2 soft masks: ``|X|`` is split into ``M_P |X|`` and
+        ``(1 - M_P) |X|`` (half each where both medians are zero), which add up to ``|X|``.
         """
-        from scipy.ndimage import median_filter
-
         F, N, C = self._shape
         out = np.empty((2 * F, N * C))
         for c in range(C):
             mag = V[:, c * N : (c + 1) * N]
-            harm = median_filter(mag, size=(1, HPSS_KERNEL), mode="reflect")
-            perc = median_filter(mag, size=(HPSS_KERNEL, 1), mode="reflect")
-            p2, h2 = perc * perc, harm * harm
-            total = p2 + h2
-            share = np.divide(p2, total, out=np.full_like(total, 0.5), where=total > 0)
+            _, share = hpss(mag, kernel_size=HPSS_KERNEL, power=2.0, mask=True)
             out[:F, c * N : (c + 1) * N] = share * mag
             out[F:, c * N : (c + 1) * N] = (1.0 - share) * mag
         return out

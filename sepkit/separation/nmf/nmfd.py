@@ -12,25 +12,27 @@ annotations (:func:`~sepkit.separation.nmf.onsets.onset_activations`).
 
 from __future__ import annotations
 
-import numbers
 import os
-import warnings
 
 import numpy as np
 
 from ...core import AudioSignal, SeparationError, STFTParams
+from ...core.annotations import DRUM_CLASSES
 from ...core.stft import num_frames as _num_frames
+from ...core.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonneg,
+    check_positive,
+    check_seed,
+    default_rng,
+    is_real,
+)
 from ...decomposition import convolutive_model, nmfd
 from ..base import validate_stft_params
-from .base import (
-    ComponentSeparationBase,
-    validate_beta,
-    validate_flag,
-    validate_int,
-    validate_nonneg,
-    validate_seed,
-)
-from .onsets import DRUM_CLASSES, onset_activations, read_drum_onsets
+from ._nmfd_args import onset_H, parse_activations, parse_templates, resolve_components
+from .base import ComponentSeparationBase, validate_beta
 from .score import comb_templates
 
 __all__ = ["NMFD"]
@@ -39,34 +41,16 @@ __all__ = ["NMFD"]
 ONE_SHOT_PEAK = 0.99
 
 
-def _nonneg_array(name, value, ndim, what) -> np.ndarray:
-    """A private float64 copy of a finite nonnegative real array of ``ndim`` dimensions."""
-    try:
-        A = np.array(value, dtype=np.float64, copy=True)
-    except (TypeError, ValueError):
-        raise SeparationError(f"{name} must be an array of real numbers {what}, got {type(value).__name__}") from None
-    if A.ndim != ndim:
-        raise SeparationError(f"{name} must be a {ndim}-D array {what}, got shape {A.shape}")
-    if A.size == 0:
-        raise SeparationError(f"{name} must not be empty, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise SeparationError(f"{name} contains {int(np.sum(~np.isfinite(A)))} NaN or infinite values")
-    if A.min() < 0:
-        raise SeparationError(f"{name} must be nonnegative, got a minimum of {A.min()!r}")
-    return A
-
-
-def _check_labels_match(what, keys, labels):
-    """Raise unless ``keys`` (of a dict argument) are exactly ``labels``, naming the differences."""
-    unknown = [k for k in keys if k not in labels]
-    missing = [k for k in labels if k not in keys]
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"unknown key(s) {unknown}")
-        if missing:
-            parts.append(f"missing {missing}")
-        raise SeparationError(f"{what} must have one entry per source {labels}: {' and '.join(parts)}")
+def _check_labels(labels):
+    """``labels`` as a list of distinct strings (or None)."""
+    if labels is None:
+        return None
+    if isinstance(labels, str) or not hasattr(labels, "__iter__"):
+        raise SeparationError(f"labels must be a list of strings, got {labels!r}")
+    labels = [str(label) for label in labels]
+    if len(set(labels)) != len(labels):
+        raise SeparationError(f"labels must be distinct, got {labels}")
+    return labels
 
 
 class NMFD(ComponentSeparationBase):
@@ -94,7 +78,7 @@ class NMFD(ComponentSeparationBase):
     ----------
     input_audio_signal : AudioSignal
         The mixture, ``(n_channels, n_samples)``; never modified.
-    num_components : int, optional
+    n_components : int, optional
         Number of components K, which is also the number of sources. Default: the number of
         templates, activations, pitches or labels given, else 3. Must agree with them if given.
     templates : dict, array_like, 'pitched' or None
@@ -113,7 +97,7 @@ class NMFD(ComponentSeparationBase):
         mixture (used for every channel) or ``(K, C * N)`` (channels side by side), rows in
         source order (that of ``labels`` when given, else of the ``templates`` dict); ``None``
         for ones (libnmfd's ``'uniform'``).
-    num_template_frames : int, optional
+    n_template_frames : int, optional
         Frames T per template: default the templates' frame count, else 8.
     n_iter : int, default 30
         Number of NMFD iterations.
@@ -150,6 +134,10 @@ class NMFD(ComponentSeparationBase):
 
     Attributes
     ----------
+    templates, activations : numpy.ndarray, 'pitched' or None
+        The arguments as ``__init__`` accepts them again (:meth:`get_params`): the
+        validated initial templates ``(K, F, T)`` and activations ``(K, C * N)`` in label
+        order (``'pitched'`` for comb templates, rebuilt from ``pitches``).
     initial_W : numpy.ndarray of float64, shape (K, F, T) or None
         Validated initial templates (a private copy), ``None`` for random ones.
     initial_H : numpy.ndarray of float64, shape (K, C * N) or None
@@ -189,10 +177,10 @@ class NMFD(ComponentSeparationBase):
     def __init__(
         self,
         input_audio_signal,
-        num_components=None,
+        n_components=None,
         templates=None,
         activations=None,
-        num_template_frames=None,
+        n_template_frames=None,
         n_iter=30,
         beta=1.0,
         sparsity=0.0,
@@ -213,162 +201,58 @@ class NMFD(ComponentSeparationBase):
             raise SeparationError(f"NMFD needs an AudioSignal mixture, got {type(input_audio_signal).__name__}")
         mix = input_audio_signal
         params = validate_stft_params(stft_params, mix)
-        F = params.n_freq
-        N = _num_frames(mix.signal_length, params.hop_length)
-        C = mix.num_channels
+        F, N, C = params.n_freq, _num_frames(mix.signal_length, params.hop_length), mix.num_channels
         if not np.any(mix.audio_data):
             raise SeparationError(f"the mixture {mix!r} has zero energy: there is nothing to separate")
+        self._check_scalars(n_iter, beta, sparsity, uncorrelatedness, fix_W, fix_H, h_update, seed)
+        if n_components is not None:
+            n_components = check_int("n_components", n_components, 1, error=SeparationError)
+        if n_template_frames is not None:
+            n_template_frames = check_int("n_template_frames", n_template_frames, 1, error=SeparationError)
+        labels = _check_labels(labels)
 
-        self.n_iter = validate_int("n_iter", n_iter, 0)
-        self.beta = validate_beta(beta)
-        self.sparsity = validate_nonneg("sparsity", sparsity)
-        self.uncorrelatedness = validate_nonneg("uncorrelatedness", uncorrelatedness)
-        self.fix_W = validate_flag("fix_W", fix_W)
-        self.fix_H = validate_flag("fix_H", fix_H)
-        if h_update not in ("average", "exact"):
-            raise SeparationError(f"h_update must be 'average' or 'exact', got {h_update!r}")
-        self.h_update = h_update
-        self.seed = validate_seed(seed)
-        if num_components is not None:
-            num_components = validate_int("num_components", num_components)
-        if num_template_frames is not None:
-            num_template_frames = validate_int("num_template_frames", num_template_frames)
-        if labels is not None:
-            if isinstance(labels, str) or not hasattr(labels, "__iter__"):
-                raise SeparationError(f"labels must be a list of strings, got {labels!r}")
-            labels = [str(label) for label in labels]
-            if len(set(labels)) != len(labels):
-                raise SeparationError(f"labels must be distinct, got {labels}")
+        def pitched(p, T):
+            return self.pitched_templates(p, mix.sample_rate, T or self.DEFAULT_TEMPLATE_FRAMES, stft_params=params)
 
-        # ---- templates: (names or None, array (K, F, T) or None) -------------------------
-        t_names, W0, pitch_names = None, None, None
-        if isinstance(templates, str):
-            if templates != "pitched":
-                raise SeparationError(
-                    f"templates must be a dict of label to (F, T) array, an array (K, F, T), 'pitched' or None, "
-                    f"got {templates!r}"
-                )
-            if pitches is None:
-                raise SeparationError("templates='pitched' needs pitches= (MIDI pitch numbers, one per component)")
-            combs = self.pitched_templates(
-                pitches, mix.sample_rate, num_template_frames or self.DEFAULT_TEMPLATE_FRAMES, stft_params=params
-            )
-            W0 = np.stack(list(combs.values()))
-            if isinstance(pitches, dict):
-                t_names = list(combs)
-            else:  # 'pitch_60', ... unless labels or activation keys name them
-                pitch_names = list(combs)
-        elif pitches is not None:
-            raise SeparationError(f"pitches are used only with templates='pitched', got templates={templates!r}")
-        elif isinstance(templates, dict):
-            if not templates:
-                raise SeparationError("templates is an empty dict: give one (F, T) template per source")
-            t_names = [str(key) for key in templates]
-            arrays = [
-                _nonneg_array(f"templates[{key!r}]", value, 2, "(n_freq, n_template_frames)")
-                for key, value in templates.items()
-            ]
-            shapes = {a.shape for a in arrays}
-            if len(shapes) != 1:
-                raise SeparationError(
-                    f"all templates must have the same shape (n_freq, n_template_frames), got "
-                    f"{ {key: a.shape for key, a in zip(t_names, arrays)} }"
-                )
-            W0 = np.stack(arrays)
-        elif templates is not None:
-            W0 = _nonneg_array("templates", templates, 3, "(n_components, n_freq, n_template_frames)")
-        if W0 is not None:
-            if W0.shape[1] != F:
-                raise SeparationError(
-                    f"templates have {W0.shape[1]} frequency bins (shape {W0.shape[1:]} per template) but the "
-                    f"mixture STFT has {F} (window_length {params.window_length}); learn them with the same "
-                    f"stft_params"
-                )
-            if not np.all(W0.reshape(W0.shape[0], -1).sum(axis=1) > 0):
-                empty = [k for k in range(W0.shape[0]) if not W0[k].any()]
-                raise SeparationError(f"templates {empty} are all zeros: a zero template can never be active")
-            if num_template_frames is not None and W0.shape[2] != num_template_frames:
-                raise SeparationError(
-                    f"the templates have {W0.shape[2]} frames but num_template_frames={num_template_frames}"
-                )
-        T = W0.shape[2] if W0 is not None else (num_template_frames or self.DEFAULT_TEMPLATE_FRAMES)
-
-        # ---- activations: (names or None, onsets dict or array) -------------------------
-        a_names, onsets, H0 = None, None, None
-        if isinstance(activations, (str, os.PathLike)):
-            onsets = read_drum_onsets(activations, onset_classes)
-        elif isinstance(activations, dict):
-            if not activations:
-                raise SeparationError("activations is an empty dict: give onset times (seconds) per source")
-            onsets = {str(key): value for key, value in activations.items()}
-        elif activations is not None:
-            H0 = _nonneg_array("activations", activations, 2, "(n_components, n_frames)")
-            if H0.shape[1] == N and C > 1:
-                H0 = np.tile(H0, (1, C))
-            elif H0.shape[1] != C * N:
-                expected = f"{N}" if C == 1 else f"{N} (used for every channel) or {C * N} ({C} channels side by side)"
-                raise SeparationError(
-                    f"activations have {H0.shape[1]} frames (shape {H0.shape}) but the mixture STFT has "
-                    f"{N} frames ({mix.signal_length} samples, hop {params.hop_length}): expected {expected}"
-                )
-        if onsets is not None:
-            a_names = list(onsets)
-
-        # ---- labels and K -----------------------------------------------------------------
-        names = t_names if t_names is not None else a_names
-        if t_names is not None and a_names is not None:
-            _check_labels_match("activations", a_names, t_names)
-        if labels is not None and names is not None:
-            _check_labels_match("labels", labels, names)
-            names = labels
-        elif labels is not None:
-            names = labels
-        counts = {}
-        if W0 is not None:
-            counts["templates"] = W0.shape[0]
-        if H0 is not None:
-            counts["activations"] = H0.shape[0]
-        if names is not None:
-            counts["labels" if t_names is None and a_names is None else "keys"] = len(names)
-        if num_components is not None:
-            counts["num_components"] = num_components
-        if len(set(counts.values())) > 1:
-            raise SeparationError(f"the numbers of components disagree: {counts}")
-        K = next(iter(counts.values())) if counts else self.DEFAULT_COMPONENTS
-        if names is None:
-            names = pitch_names or [f"component_{k}" for k in range(K)]
-
-        # reorder dict-built factors to the label order
-        if t_names is not None and t_names != names:
+        t_names, W0, pitch_names = parse_templates(templates, pitches, n_template_frames, params, F, pitched)
+        T = W0.shape[2] if W0 is not None else (n_template_frames or self.DEFAULT_TEMPLATE_FRAMES)
+        onsets, H0 = parse_activations(activations, onset_classes, mix, params, N, C)
+        names, K = resolve_components(t_names, None if onsets is None else list(onsets), labels, W0, H0,
+                                      n_components, pitch_names, self.DEFAULT_COMPONENTS)
+        if t_names is not None and t_names != names:  # dict-built templates in the label order
             W0 = W0[[t_names.index(name) for name in names]]
         if onsets is not None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", UserWarning)
-                H_mono = onset_activations(
-                    {name: onsets[name] for name in names},
-                    N,
-                    stft_params=params,
-                    sample_rate=mix.sample_rate,
-                    decay=onset_decay,
-                )
-            for w in caught:  # re-issued at the caller's line
-                warnings.warn(w.message, w.category, stacklevel=2)
-            if not H_mono.any():
-                raise SeparationError("no onset falls inside the mixture: the activations would all be zero")
-            H0 = np.tile(H_mono, (1, C))
+            H0 = onset_H(onsets, names, N, C, params, mix.sample_rate, onset_decay)
         if self.fix_W and W0 is None:
             raise SeparationError("fix_W=True needs templates: pass templates= (dict, array or 'pitched')")
         if self.fix_H and H0 is None:
             raise SeparationError("fix_H=True needs activations: pass activations= (onsets, file or array)")
 
         super().__init__(mix, K, alpha=alpha, mask_type=mask_type, stft_params=params, labels=names)
-        self.num_components = K
-        self.num_template_frames = T
+        self.n_components = K
+        self.n_template_frames = T
         self.initial_W = W0
         self.initial_H = H0
+        # the arguments in a form __init__ accepts again (get_params): arrays in label order
+        self.pitches = None if pitches is None else (dict(pitches) if isinstance(pitches, dict) else list(pitches))
+        self.templates = "pitched" if isinstance(templates, str) else W0
+        self.activations = H0
+        self.onset_decay = dict(onset_decay) if isinstance(onset_decay, dict) else onset_decay
+        self.onset_classes = onset_classes
         self.W = None
         self.H = None
         self.costs = None
+
+    def _check_scalars(self, n_iter, beta, sparsity, uncorrelatedness, fix_W, fix_H, h_update, seed):
+        E = SeparationError
+        self.n_iter = check_int("n_iter", n_iter, 0, error=E)
+        self.beta = validate_beta(beta)
+        self.sparsity = check_nonneg("sparsity", sparsity, error=E)
+        self.uncorrelatedness = check_nonneg("uncorrelatedness", uncorrelatedness, error=E)
+        self.fix_W = check_bool("fix_W", fix_W, error=E)
+        self.fix_H = check_bool("fix_H", fix_H, error=E)
+        self.h_update = check_choice("h_update", h_update, ("average", "exact"), case_sensitive=True, error=E)
+        self.seed = check_seed(seed, error=E)
 
     def run(self):
         """Factorise the mixture magnitude with NMFD and build one mask per component.
@@ -381,8 +265,8 @@ class NMFD(ComponentSeparationBase):
         V = self.magnitude()
         W, H, costs = nmfd(
             V,
-            n_components=self.num_components,
-            n_template_frames=self.num_template_frames,
+            n_components=self.n_components,
+            n_template_frames=self.n_template_frames,
             n_iter=self.n_iter,
             beta=self.beta,
             W=self.initial_W,
@@ -407,7 +291,7 @@ class NMFD(ComponentSeparationBase):
     def templates_from_samples(
         cls,
         samples,
-        num_template_frames=8,
+        n_template_frames=8,
         stft_params=None,
         n_iter=30,
         seed=None,
@@ -416,7 +300,7 @@ class NMFD(ComponentSeparationBase):
         """Learn one 2-D template per class from one-shot samples (libnmfd's drum recipe).
 
         For every class: each sample is made mono and peak-normalised to 0.99, the samples
-        are concatenated, and an NMFD with one component and ``num_template_frames`` frames
+        are concatenated, and an NMFD with one component and ``n_template_frames`` frames
         is run on the magnitude STFT of the result; its template, scaled to unit sum, is the
         class's template.
 
@@ -426,7 +310,7 @@ class NMFD(ComponentSeparationBase):
             One-shot recordings per class label, e.g.
             ``{'kick': ['kick/rock005.wav', ...], 'snare': [...], 'hihat': [...]}``; a single
             signal or path per class is accepted too.
-        num_template_frames : int, default 8
+        n_template_frames : int, default 8
             Frames T of each template.
         stft_params : STFTParams, optional
             STFT parameters: use those of the mixture to separate (default: sepkit's, 2048 /
@@ -455,13 +339,12 @@ class NMFD(ComponentSeparationBase):
                 f"samples must be a non-empty dict of class label to a list of one-shot signals or paths, "
                 f"got {type(samples).__name__}"
             )
-        T = validate_int("num_template_frames", num_template_frames)
-        n_iter = validate_int("n_iter", n_iter, 0)
-        seed = validate_seed(seed)
-        rng = np.random.default_rng(seed)  # a Generator is used as is
+        T = check_int("n_template_frames", n_template_frames, 1, error=SeparationError)
+        n_iter = check_int("n_iter", n_iter, 0, error=SeparationError)
+        rng = default_rng(seed, error=SeparationError)  # a Generator is used as is
         if stft_params is not None and not isinstance(stft_params, STFTParams):
             raise SeparationError(f"stft_params must be an STFTParams or None, got {stft_params!r}")
-        rate = None if sample_rate is None else validate_int("sample_rate", sample_rate)
+        rate = None if sample_rate is None else check_int("sample_rate", sample_rate, 1, error=SeparationError)
         loaded = {}
         for label, items in samples.items():
             if isinstance(items, (AudioSignal, str, os.PathLike)):
@@ -507,7 +390,7 @@ class NMFD(ComponentSeparationBase):
         cls,
         pitches,
         sample_rate,
-        num_template_frames=8,
+        n_template_frames=8,
         stft_params=None,
         decay=None,
         num_harmonics=25,
@@ -528,7 +411,7 @@ class NMFD(ComponentSeparationBase):
             ``'pitch_60'``, ``'pitch_60.5'``, ...).
         sample_rate : float
             Sample rate in Hz of the mixture.
-        num_template_frames : int, default 8
+        n_template_frames : int, default 8
             Frames T of each template.
         stft_params : STFTParams, optional
             STFT parameters (only the window length matters); default sepkit's.
@@ -549,7 +432,7 @@ class NMFD(ComponentSeparationBase):
 
         Examples
         --------
-        >>> tpl = NMFD.pitched_templates([60, 64], 44100, num_template_frames=4)
+        >>> tpl = NMFD.pitched_templates([60, 64], 44100, n_template_frames=4)
         >>> {k: v.shape for k, v in tpl.items()}
         {'pitch_60': (1025, 4), 'pitch_64': (1025, 4)}
         """
@@ -563,9 +446,8 @@ class NMFD(ComponentSeparationBase):
                 raise SeparationError(f"pitches must be a sequence of MIDI pitches or a dict, got {pitches!r}")
             values = list(pitches)
             names = None
-        T = validate_int("num_template_frames", num_template_frames)
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real) or not 0 < sample_rate < np.inf:
-            raise SeparationError(f"sample_rate must be a positive number of Hz, got {sample_rate!r}")
+        T = check_int("n_template_frames", n_template_frames, 1, error=SeparationError)
+        check_positive("sample_rate (Hz)", sample_rate, error=SeparationError)
         if stft_params is not None and not isinstance(stft_params, STFTParams):
             raise SeparationError(f"stft_params must be an STFTParams or None, got {stft_params!r}")
         params = (stft_params or STFTParams()).resolve(sample_rate)
@@ -578,7 +460,7 @@ class NMFD(ComponentSeparationBase):
         if decay is None:
             weights = np.ones(T)
         else:
-            if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0 < decay <= 1:
+            if not is_real(decay) or not 0 < decay <= 1:
                 raise SeparationError(f"decay must be a number in (0, 1] or None, got {decay!r}")
             weights = float(decay) ** np.arange(T)
         out = {}

@@ -24,7 +24,7 @@ class SNPA(NMF):
     rule, ``variant='xray-greedy'``) picks ``n_components`` frames of the magnitude
     spectrogram that explain every other frame as a nonnegative combination
     (:func:`sepkit.decomposition.snpa`): frames where one sound plays alone. The activations
-    are their nonnegative least-squares weights. With ``refine_iter > 0`` templates and
+    are their nonnegative least-squares weights. With ``n_iter > 0`` templates and
     activations are then refined by beta-divergence NMF started from that fit (SNPA as a
     deterministic initialiser). The components are grouped into sources as in blind
     :class:`~sepkit.separation.NMF`, and the sources are separated by alpha-Wiener masks.
@@ -40,7 +40,7 @@ class SNPA(NMF):
         Frames to select; default ``8 * num_sources``. At most the number of frames.
     variant : {'snpa', 'xray-greedy'}, default 'snpa'
         Column-selection rule.
-    refine_iter : int, default 0
+    n_iter : int, default 0
         Beta-NMF iterations refining the separable fit (0: the templates stay mixture frames).
     grouping : {'mfcc-kmeans', 'centroid', 'percussiveness'} or callable, default 'mfcc-kmeans'
         How components become sources (see :func:`~sepkit.separation.nmf.grouping.group_components`).
@@ -57,11 +57,11 @@ class SNPA(NMF):
     Attributes
     ----------
     W : numpy.ndarray, shape (n_freq, n_components)
-        Templates after :meth:`run` (mixture frames when ``refine_iter == 0``).
+        Templates after :meth:`run` (mixture frames when ``n_iter == 0``).
     H : numpy.ndarray, shape (n_components, n_channels * n_frames)
     indices : numpy.ndarray of int, shape (n_components,)
         The selected frames (column ``c * n_frames + n`` is frame n of channel c).
-    costs : numpy.ndarray, shape (refine_iter + 1,)
+    costs : numpy.ndarray, shape (n_iter + 1,)
         Beta-divergence after the separable fit and after each refinement iteration.
     groups : numpy.ndarray of int, shape (n_components,)
     source_models, result_masks
@@ -70,14 +70,14 @@ class SNPA(NMF):
     Raises
     ------
     SeparationError
-        For an unknown variant, a negative ``refine_iter``, more sources than components,
+        For an unknown variant, a negative ``n_iter``, more sources than components,
         and the errors of :class:`~sepkit.separation.NMF`'s blind mode; in :meth:`run`, for a
         zero-energy mixture or more components than frames.
 
     Examples
     --------
     >>> mix, sources = sepkit.datasets.load_example(sources=("violin", "bassoon"))
-    >>> estimates = SNPA(mix, 2, refine_iter=50, seed=0)()
+    >>> estimates = SNPA(mix, 2, n_iter=50, seed=0)()
     >>> [e.label for e in estimates]
     ['source_0', 'source_1']
     """
@@ -88,7 +88,7 @@ class SNPA(NMF):
         num_sources,
         n_components=None,
         variant="snpa",
-        refine_iter=0,
+        n_iter=0,
         grouping="mfcc-kmeans",
         beta=1.0,
         alpha=1.0,
@@ -106,7 +106,7 @@ class SNPA(NMF):
             num_sources,
             n_components=n_components,
             beta=beta,
-            n_iter=refine_iter,
+            n_iter=n_iter,
             init="snpa",
             grouping=grouping,
             mask_type=mask_type,
@@ -116,18 +116,17 @@ class SNPA(NMF):
             labels=labels,
         )
         self.variant = variant
-        self.refine_iter = self.n_iter
 
     def _blind(self, V, rng):
         F = V.shape[0]
         target = self._stacked_hpss(V) if self.grouping == "percussiveness" else V
         K = self.n_components
         try:
-            W, H, self.indices = separable_init(target, K, self.variant, floor=self.refine_iter > 0)
+            W, H, self.indices = separable_init(target, K, self.variant, floor=self.n_iter > 0)
         except DecompositionError as exc:
             raise SeparationError(str(exc)) from None
-        if self.refine_iter:
-            W, H, costs = _nmf(target, K, beta=self.beta, n_iter=self.refine_iter, init=(W, H), seed=rng)
+        if self.n_iter:
+            W, H, costs = _nmf(target, K, beta=self.beta, n_iter=self.n_iter, init=(W, H), seed=rng)
         else:
             costs = np.array([beta_divergence(target, W @ H, self.beta, 1e-12 * float(target.max()))])
         groups = group_components(W, H, self.num_sources, self.grouping, self.sample_rate,
