@@ -240,6 +240,8 @@ class WienerFilter(SeparationBase):
 
     Attributes
     ----------
+    estimates : object
+        The ``estimates`` argument as given (so ``get_params()`` rebuilds the separator).
     result_stfts : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
         The source STFT estimates after :meth:`run` (``n_sources`` includes the
         residual).
