@@ -182,7 +182,8 @@ def test_softmask_logit_compresses_each_mask():
         norbert.softmask(v, x, logit=0.5)
     mask = v / (EPS + v.sum(axis=-1, keepdims=True))
     assert_close(filtering.softmask(v, x, logit=0.5), logistic(mask, 0.5, 15.0) * x[..., None])
-    assert_close(filtering.softmask(v, x, logit=0.5), filtering.compress_filter(mask[..., None], 0.5)[..., 0] * x[..., None])
+    compressed = filtering.compress_filter(mask[..., None], 0.5)[..., 0]  # single-channel masks: (..., 1)
+    assert_close(filtering.softmask(v, x, logit=0.5), compressed * x[..., None])
     # renormalize (a sepkit extension): compressed masks keep their total, the sum stays x
     assert_close(filtering.softmask(v, x, logit=0.5, renormalize=True).sum(-1), x, 1e-12)
 

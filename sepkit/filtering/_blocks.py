@@ -113,7 +113,8 @@ def wiener_gain(v_j, R_j, inv_Cxx):
                       error=_ERR)
     inv_Cxx = check_array("inv_Cxx", inv_Cxx, ndim=4, kinds="biufc",
                           what="array (n_frames, n_bins, n_channels, n_channels)", error=_ERR)
-    if inv_Cxx.shape[:2] != v_j.shape or R_j.shape != (v_j.shape[1],) + inv_Cxx.shape[2:] or R_j.shape[1] != R_j.shape[2]:
+    n_bins = v_j.shape[1]
+    if inv_Cxx.shape[:2] != v_j.shape or R_j.shape != (n_bins,) + inv_Cxx.shape[2:] or R_j.shape[1] != R_j.shape[2]:
         raise _ERR(
             f"shapes do not match: v_j {v_j.shape} (n_frames, n_bins), R_j {R_j.shape} (n_bins, C, C), "
             f"inv_Cxx {inv_Cxx.shape} (n_frames, n_bins, C, C)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.validation import check_array, check_bool, check_nonneg, check_positive, check_probability
+from ..core.validation import check_array, check_bool, check_positive, check_probability
 from ._checks import _ERR, _logistic, _mixture, _models
 
 __all__ = ["residual_model", "smooth", "reduce_interferences", "compress_filter"]

@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.validation import check_array, check_bool, check_int, check_positive
-from ._checks import _CHUNK_BINS, _ERR, _complex_dtype, _eps, _frequency_first, _mixture, _models, _raise_if_singular, _threshold
+from ._checks import (
+    _CHUNK_BINS,
+    _ERR,
+    _complex_dtype,
+    _eps,
+    _frequency_first,
+    _mixture,
+    _models,
+    _raise_if_singular,
+    _threshold,
+)
 
 __all__ = ["wiener", "softmask", "expectation_maximization"]
 
