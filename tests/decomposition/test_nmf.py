@@ -485,3 +485,54 @@ def test_table_log_of_the_kl_cost(rng):
     expected = float(np.sum(w3 * np.log(x3)))
     assert wlog(w3.astype(np.float32), x3.astype(np.float32)) == pytest.approx(expected, rel=1e-5)
     assert wlog(w3[::2], x3[::2]) == pytest.approx(float(np.sum(w3[::2] * np.log(x3[::2]))), rel=1e-13)
+
+
+# ---------------------------------------------------------------- fixed templates (fixed_W)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0, 3.0])
+@pytest.mark.parametrize("n_free", [0, 2])
+def test_fixed_templates_stay_and_cost_decreases(beta, n_free):
+    rng = np.random.default_rng(2)
+    W_true = rng.random((30, 5))
+    V = W_true @ rng.random((5, 40)) + 0.01
+    fixed = W_true[:, :3].copy()
+    W, H, costs = nmf(V, 3 + n_free, beta=beta, n_iter=40, fixed_W=fixed, seed=0)
+    np.testing.assert_array_equal(W[:, :3], fixed)
+    np.testing.assert_array_equal(fixed, W_true[:, :3])  # the caller's array untouched
+    if n_free:
+        np.testing.assert_allclose(np.linalg.norm(W[:, 3:], axis=0), 1.0, rtol=1e-12)
+    assert costs.shape == (41,) and np.all(np.diff(costs) <= 1e-10 * costs[0])
+    # costs[0] is the cost of the start: the fixed templates, |N(0, 1)| unit-norm free ones, constant H
+    W0 = np.hstack([fixed, np.abs(np.random.default_rng(0).standard_normal((30, n_free)))])
+    W0[:, 3:] /= np.linalg.norm(W0[:, 3:], axis=0) if n_free else 1.0
+    H0 = np.full((3 + n_free, 40), V.sum() / (W0.sum() * 40))
+    _, _, c0 = nmf(V, 3 + n_free, beta=beta, n_iter=0, init=(W0, H0), fix_W=True, fix_H=True)
+    np.testing.assert_allclose(costs[0], c0[0], rtol=1e-10)
+
+
+def test_fixed_templates_with_fixed_activations_and_tuple_init(rng):
+    V = rng.random((20, 30)) + 0.1
+    fixed = rng.random((20, 2))
+    H = rng.random((3, 30))
+    W, H_out, _ = nmf(V, 3, fixed_W=fixed, H=H, fix_H=True, n_iter=10, seed=0)
+    np.testing.assert_array_equal(H_out, H)
+    np.testing.assert_array_equal(W[:, :2], fixed)
+    W0 = rng.random((20, 3))
+    W, _, _ = nmf(V, 3, fixed_W=fixed, init=(W0, rng.random((3, 30))), n_iter=5)
+    np.testing.assert_array_equal(W[:, :2], fixed)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"fixed_W": np.ones((5, 2))}, r"fixed_W must have shape \(F, Kf\) = \(4, Kf\)"),
+        ({"fixed_W": np.ones((4, 3))}, r"Kf <= n_components = 2"),
+        ({"fixed_W": -np.ones((4, 1))}, "nonnegative"),
+        ({"fixed_W": np.ones((4, 1)), "W": np.ones((4, 2))}, "do not give W or fix_W"),
+        ({"fixed_W": np.ones((4, 1)), "init": "nndsvda"}, "with fixed_W, init must be 'random'"),
+    ],
+)
+def test_fixed_templates_bad_input(kwargs, match):
+    with pytest.raises(DecompositionError, match=match):
+        nmf(np.ones((4, 5)), 2, **kwargs)

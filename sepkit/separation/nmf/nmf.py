@@ -12,6 +12,7 @@ from ...decomposition import nmf as _nmf
 from ..base import validate_stft_params
 from .base import ComponentSeparationBase, grouped_models, side_by_side_magnitude, validate_beta, validate_groups
 from .grouping import GROUPINGS, group_components
+from .mixin import NMFMixin
 from .score import comb_templates, gated_activations
 
 __all__ = ["NMF", "shift_templates"]
@@ -69,7 +70,7 @@ def shift_templates(W: np.ndarray, semitones) -> np.ndarray:
     return out
 
 
-class NMF(ComponentSeparationBase):
+class NMF(NMFMixin, ComponentSeparationBase):
     r"""Separation by beta-divergence NMF of the magnitude spectrogram.
 
     The magnitude spectrogram ``V`` of the mixture (channels side by side, ``(F, C * N)``)
