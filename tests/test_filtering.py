@@ -157,6 +157,19 @@ def test_wiener_compression_is_compress_filter_on_the_last_filter():
     assert_close(filtering.wiener(v, x, 0, logit=0.4, slope=8.0), filtering.softmask(v, x, logit=0.4, slope=8.0))
 
 
+def test_wiener_filter_is_wiener_on_stft_views(example):
+    """The separator WienerFilter is :func:`filtering.wiener` on frames-first views of its STFTs."""
+    from sepkit.separation import WienerFilter
+
+    mix, stems = example
+    n = mix.sample_rate
+    mix, stems = mix.truncate(n), [s.truncate(n) for s in stems.values()]
+    v = np.swapaxes(np.stack([np.abs(s.stft()) for s in stems], axis=-1), 0, 1)
+    y = filtering.wiener(v, np.swapaxes(mix.stft(), 0, 1), 1)
+    # |S_j| comes from WienerFilter's stacking kernel there: equal to rounding
+    assert_close(WienerFilter(mix, stems, iterations=1, alpha=1).run(), np.swapaxes(y, 0, 1), 1e-12)
+
+
 # -- softmask ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("n_channels, mono_models", [(1, False), (2, False), (2, True)])
 def test_softmask_matches_norbert_random(n_channels, mono_models):

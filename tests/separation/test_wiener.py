@@ -590,14 +590,3 @@ def test_get_params_rebuilds_the_same_separator(example):
     params = sep.get_params()
     assert params["estimates"] is stems and params["iterations"] == 2 and params["compress"] == 0.5
     np.testing.assert_array_equal(type(sep)(mix, **params).run(), sep.run())
-
-
-def test_calls_sepkit_filtering_on_the_stfts(example):
-    """WienerFilter is sepkit.filtering.wiener on frames-first views of its STFTs."""
-    import sepkit.filtering
-
-    mix, stems = excerpt(example, 1.0, stereo=True)
-    sep = WienerFilter(mix, stems, iterations=1, alpha=1)
-    v = np.swapaxes(np.stack([np.abs(s.stft()) for s in stems.values()], axis=-1), 0, 1)
-    y = sepkit.filtering.wiener(v, np.swapaxes(mix.stft(), 0, 1), 1)
-    assert_close(sep.run(), np.swapaxes(y, 0, 1), 1e-12)  # |S_j| from the stacking kernel: rounding apart
