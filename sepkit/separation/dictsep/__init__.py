@@ -13,10 +13,8 @@ and its building blocks:
 
 - :mod:`~sepkit.separation.dictsep.frontend`: the Gaussian-window STFT
   (:func:`gaussian_stft`) and its least-squares inverse (:func:`gaussian_istft`);
-- :mod:`~sepkit.separation.dictsep.kernels`: numba kernels on one frame: drawing harmonic
-  tones on the log and linear axes, the fused loss and gradient with respect to the tone
-  parameters, the dictionary gradient, the local-maximum and matched-filter selectors, and
-  the bounded Levenberg-Marquardt solvers;
+- :mod:`~sepkit.separation.dictsep.models`: the tones drawn on the linear axis
+  (:func:`linear_spectra`) and their ratio masks (:func:`ratio_masks`);
 - :mod:`~sepkit.separation.dictsep.logspect`: the pursuit-based log-frequency spectrogram
   (:func:`log_spectrogram`), parallel over frames;
 - :mod:`~sepkit.separation.dictsep.pursuit`: the dictionary pursuit of log frames
@@ -24,6 +22,10 @@ and its building blocks:
 - :mod:`~sepkit.separation.dictsep.learning`: dictionary learning with bounded Adam and
   column renewal (:func:`train_dictionaries`, :func:`random_dictionary`), seeds in parallel;
 - :mod:`~sepkit.separation.dictsep.synthetic`: the two-instrument smoke-test signal.
+
+These modules are drivers: they check arguments and call the numba kernels of
+:mod:`sepkit.kernels.dictsep` (tones, selectors, FFT, Levenberg-Marquardt solvers,
+pursuits, training), where every jitted function lives.
 
 Shapes follow the notes: a magnitude spectrogram is ``(H, n_frames)`` (mono), a log
 spectrogram ``(M, n_frames)``, a dictionary ``(K, C)`` (harmonics x instruments).
@@ -34,7 +36,8 @@ from .frontend import gaussian_istft, gaussian_stft, gaussian_window, peak_sigma
 from .logspect import log_axis_lambda, log_frequencies, log_spectrogram
 from .learning import random_dictionary, train_dictionaries
 from .pursuit import build_templates, pursue_frames
-from .separator import DictSep, linear_spectra, ratio_masks
+from .models import linear_spectra, ratio_masks
+from .separator import DictSep
 from .synthetic import synthetic_parts
 
 __all__ = [

@@ -13,13 +13,12 @@ and the peak widths are in bins, so a dictionary does not transfer across rates)
 from __future__ import annotations
 
 import math
-import numbers
 import os
 
 import numpy as np
 
 from ...core.errors import SeparationError
-from ._checks import check_int, check_positive
+from ...core.validation import check_choice, check_int, check_positive, check_real
 from .frontend import HOP, SIGMAS, SPECT_HEIGHT
 from .logspect import FMAX, FMIN, LOG_BINS
 from .pursuit import B_MAX
@@ -102,21 +101,20 @@ class Dictionary:
             raise SeparationError(f"dictionary has all-zero columns {zero.tolist()}; every source needs a harmonic")
         arr.setflags(write=False)
         self._values = arr
-        self.sample_rate = check_int("sample_rate", sample_rate, 1)
-        self.height = check_int("height", height, 2)
-        self.hop = check_int("hop", hop, 1)
-        self.n_bins = check_int("n_bins", n_bins, 2)
-        self.sigmas = check_positive("sigmas", sigmas)
-        self.fmin = check_positive("fmin", fmin)
-        self.fmax = check_positive("fmax", fmax)
+        self.sample_rate = check_int("sample_rate", sample_rate, 1, error=SeparationError)
+        self.height = check_int("height", height, 2, error=SeparationError)
+        self.hop = check_int("hop", hop, 1, error=SeparationError)
+        self.n_bins = check_int("n_bins", n_bins, 2, error=SeparationError)
+        self.sigmas = check_positive("sigmas", sigmas, error=SeparationError)
+        self.fmin = check_positive("fmin", fmin, error=SeparationError)
+        self.fmax = check_positive("fmax", fmax, error=SeparationError)
         if not self.fmin < self.fmax:
             raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
-        self.p = check_positive("p", p)
-        self.q = check_positive("q", q)
-        self.b_max = check_positive("b_max", b_max)
-        if not (isinstance(spect_method, str) and spect_method in SPECT_METHODS):
-            raise SeparationError(f"spect_method must be 'pursuit' or 'mel', got {spect_method!r}")
-        self.spect_method = str(spect_method)
+        self.p = check_positive("p", p, error=SeparationError)
+        self.q = check_positive("q", q, error=SeparationError)
+        self.b_max = check_positive("b_max", b_max, error=SeparationError)
+        self.spect_method = check_choice("spect_method", spect_method, SPECT_METHODS, case_sensitive=True,
+                                         error=SeparationError)
         if labels is None:
             labels = [f"source_{j}" for j in range(arr.shape[1])]
         labels = [str(label) for label in labels]
@@ -124,9 +122,7 @@ class Dictionary:
             raise SeparationError(f"expected {arr.shape[1]} labels (one per column), got {len(labels)}")
         self.labels = labels
         if loss is not None:
-            if isinstance(loss, bool) or not isinstance(loss, numbers.Real) or not math.isfinite(loss):
-                raise SeparationError(f"loss must be None or a finite number, got {loss!r}")
-            loss = float(loss)
+            loss = check_real("loss", loss, error=SeparationError)
         self.loss = loss
 
     @property

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.fft
 
 from ...core.errors import SeparationError
-from ._checks import check_int, check_positive
+from ...core.validation import check_array, check_int, check_positive
 from ...kernels.stft import windowed_overlap_add
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "num_frames",
     "gaussian_stft",
     "gaussian_istft",
+    "stft_blocks",
+    "OverlapAdd",
 ]
 
 #: Linear-frequency bins kept by default (``H``); the FFT and window length is ``2 H``.
@@ -64,8 +66,8 @@ def gaussian_window(height: int = SPECT_HEIGHT, sigmas: float = SIGMAS) -> np.nd
     numpy.ndarray, shape (2 * height,)
         ``w[n] = exp(-(n - H)^2 / (2 (H / sigmas)^2)) / sum(...)``, float64, sums to 1.
     """
-    height = check_int("height", height, 2)
-    sigmas = check_positive("sigmas", sigmas)
+    height = check_int("height", height, 2, error=SeparationError)
+    sigmas = check_positive("sigmas", sigmas, error=SeparationError)
     k = np.arange(-height, height, dtype=np.float64)
     std = height / sigmas
     window = np.exp(-0.5 * (k / std) ** 2)
@@ -74,7 +76,7 @@ def gaussian_window(height: int = SPECT_HEIGHT, sigmas: float = SIGMAS) -> np.nd
 
 def peak_sigma(sigmas: float = SIGMAS) -> float:
     """Standard deviation, in bins, of the spectral peak of a stationary sinusoid: ``sigmas / pi``."""
-    return check_positive("sigmas", sigmas) / math.pi
+    return check_positive("sigmas", sigmas, error=SeparationError) / math.pi
 
 
 def num_frames(n_samples: int, hop: int = HOP) -> int:
@@ -83,22 +85,9 @@ def num_frames(n_samples: int, hop: int = HOP) -> int:
 
 
 def _as_audio(audio):
-    try:
-        arr = np.asarray(audio)
-    except Exception as exc:  # pragma: no cover - exotic objects
-        raise SeparationError(f"audio must be array-like, got {type(audio).__name__}") from exc
-    if arr.dtype.kind not in "biuf":
-        raise SeparationError(f"audio must be a real numeric array, got dtype {arr.dtype}")
-    if arr.ndim not in (1, 2):
-        raise SeparationError(
-            f"audio must have shape (n_samples,) or (n_channels, n_samples), got shape {arr.shape}"
-        )
-    if arr.shape[-1] == 0 or (arr.ndim == 2 and arr.shape[0] == 0):
-        raise SeparationError(f"audio is empty (shape {arr.shape})")
-    arr = np.asarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise SeparationError("audio contains NaN or infinite samples")
-    return arr
+    arr = check_array("audio", audio, ndim=(1, 2), what="signal (n_samples,) or (n_channels, n_samples)",
+                      error=SeparationError)
+    return np.asarray(arr, dtype=np.float64)
 
 
 def gaussian_stft(
@@ -128,21 +117,50 @@ def gaussian_stft(
     SeparationError
         On empty, non-finite, non-real or wrongly shaped audio, or invalid parameters.
     """
-    height = check_int("height", height, 2)
-    hop = check_int("hop", hop, 1)
+    height = check_int("height", height, 2, error=SeparationError)
+    hop = check_int("hop", hop, 1, error=SeparationError)
     arr = _as_audio(audio)
-    window = gaussian_window(height, sigmas)
     audio2 = arr[None, :] if arr.ndim == 1 else arr
+    spec = np.empty((height, num_frames(audio2.shape[1], hop), audio2.shape[0]), dtype=np.complex128)
+    for start, block in stft_blocks(audio2, height, hop, sigmas):
+        spec[:, start : start + block.shape[1], :] = block
+    return spec[:, :, 0] if arr.ndim == 1 else spec
+
+
+def stft_blocks(audio, height: int = SPECT_HEIGHT, hop: int = HOP, sigmas: float = SIGMAS, block: int = BLOCK):
+    """:func:`gaussian_stft` block by block of frames: memory is the audio plus one block.
+
+    Parameters
+    ----------
+    audio : array_like, shape (n_channels, n_samples)
+        Real audio.
+    height, hop, sigmas :
+        As :func:`gaussian_stft`.
+    block : int
+        Frames per block.
+
+    Yields
+    ------
+    start : int
+        First frame of the block.
+    spec : numpy.ndarray of complex128, shape (height, n_block_frames, n_channels)
+        Frames ``start .. start + n_block_frames - 1`` of :func:`gaussian_stft` (the same values).
+    """
+    height = check_int("height", height, 2, error=SeparationError)
+    hop = check_int("hop", hop, 1, error=SeparationError)
+    block = check_int("block", block, 1, error=SeparationError)
+    audio2 = _as_audio(audio)
+    if audio2.ndim != 2:
+        raise SeparationError(f"audio must have shape (n_channels, n_samples), got {audio2.shape}")
+    window = gaussian_window(height, sigmas)
     n_frames = num_frames(audio2.shape[1], hop)
     # centred frames: frame t covers padded[:, t*hop : t*hop + 2H]
     padded = np.pad(audio2, ((0, 0), (height, height + hop)))
     views = np.lib.stride_tricks.sliding_window_view(padded, 2 * height, axis=-1)[:, ::hop]
-    spec = np.empty((height, n_frames, audio2.shape[0]), dtype=np.complex128)
-    for start in range(0, n_frames, BLOCK):  # blocks of frames: no (n_frames, 2H) array at once
-        stop = min(start + BLOCK, n_frames)
-        block = scipy.fft.rfft(views[:, start:stop] * window, axis=-1)  # (C, B, H + 1)
-        spec[:, start:stop, :] = np.transpose(block[:, :, :height], (2, 1, 0))
-    return spec[:, :, 0] if arr.ndim == 1 else spec
+    for start in range(0, n_frames, block):  # blocks of frames: no (n_frames, 2H) array at once
+        stop = min(start + block, n_frames)
+        spec = scipy.fft.rfft(views[:, start:stop] * window, axis=-1)  # (C, B, H + 1)
+        yield start, np.transpose(spec[:, :, :height], (2, 1, 0))
 
 
 class OverlapAdd:
@@ -156,9 +174,9 @@ class OverlapAdd:
 
     def __init__(self, n_channels: int, length: int, height: int = SPECT_HEIGHT, hop: int = HOP,
                  sigmas: float = SIGMAS):
-        self.height = check_int("height", height, 2)
-        self.hop = check_int("hop", hop, 1)
-        self.length = check_int("length", length, 1)
+        self.height = check_int("height", height, 2, error=SeparationError)
+        self.hop = check_int("hop", hop, 1, error=SeparationError)
+        self.length = check_int("length", length, 1, error=SeparationError)
         self.n_frames = num_frames(self.length, self.hop)
         self.window = gaussian_window(self.height, sigmas)
         total = (self.n_frames - 1) * self.hop + 2 * self.height
@@ -215,8 +233,8 @@ def gaussian_istft(spec, length: int, hop: int = HOP, sigmas: float = SIGMAS) ->
         )
     if not np.all(np.isfinite(spec)):
         raise SeparationError("spec contains NaN or infinite values")
-    length = check_int("length", length, 1)
-    hop = check_int("hop", hop, 1)
+    length = check_int("length", length, 1, error=SeparationError)
+    hop = check_int("hop", hop, 1, error=SeparationError)
     height, n_frames = spec.shape[:2]
     if n_frames != num_frames(length, hop):
         raise SeparationError(

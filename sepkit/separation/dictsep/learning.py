@@ -5,11 +5,11 @@ columns, entries in ``[0, 1]``) is learned from a log-frequency spectrogram ``Y`
 stochastic steps. One step:
 
 1. draw a frame ``y = Y[:, t]`` uniformly (silent frames included);
-2. pursue it with the current ``D`` (:func:`~sepkit.separation.dictsep.pursuit.pursue_tones`,
+2. pursue it with the current ``D`` (:func:`~sepkit.kernels.dictsep.pursuit.pursue_tones`,
    templates rebuilt from ``D``);
 3. add each tone's amplitude to its column's score and count the step for every column;
 4. take the gradient ``g = dE/dD`` at the fitted tones
-   (:func:`~sepkit.separation.dictsep.kernels.grad_dict_log`) and one bounded Adam step
+   (:func:`~sepkit.kernels.dictsep.grad_dict_log`) and one bounded Adam step
    (:func:`adam_b_step`) in the direction ``-g``;
 5. every ``lifetime`` steps, renew the ``C - n_inst`` columns with the smallest
    ``score / (count - lifetime // 2)`` by fresh random columns (:func:`random_dictionary`),
@@ -24,27 +24,17 @@ in parallel (numba threads).
 from __future__ import annotations
 
 import math
-import numbers
 
-import numba
 import numpy as np
 
 from ...core.errors import SeparationError
-from ._checks import check_int, check_log_spectrogram, check_positive
+from ...core.validation import check_choice, check_int, check_positive, default_rng
+from ...kernels.dictsep.learning import adam_b_step, train_many
 from .frontend import SIGMAS
-from .kernels import fft_twiddles, grad_dict_log, template_spectra
-from .logspect import FMAX, FMIN, log_axis_lambda
-from .pursuit import _pursue, _templates
+from .logspect import FMAX, FMIN, check_log_spectrogram, check_range, log_axis_lambda
 
+# adam_b_step is a kernel, re-exported beside the driver that uses it.
 __all__ = ["random_dictionary", "adam_b_step", "train_dictionaries"]
-
-
-def _rng(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise SeparationError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
 
 
 def _columns_from_draws(exponents, uniforms):
@@ -77,126 +67,15 @@ def random_dictionary(harmonics: int, columns: int, seed=None) -> np.ndarray:
     numpy.ndarray, shape (harmonics, columns)
         Entries in ``[0, 1]``.
     """
-    harmonics = check_int("harmonics", harmonics, 1)
-    columns = check_int("columns", columns, 1)
-    rng = _rng(seed)
+    harmonics = check_int("harmonics", harmonics, 1, error=SeparationError)
+    columns = check_int("columns", columns, 1, error=SeparationError)
+    rng = default_rng(seed, error=SeparationError)
     exps = np.empty(columns)
     unif = np.empty((harmonics, columns))
     for j in range(columns):  # per column: the exponent, then its K weights
         exps[j] = rng.pareto(0.5)
         unif[:, j] = rng.random(harmonics)
     return _columns_from_draws(exps, unif)
-
-
-@numba.njit(cache=True)
-def adam_b_step(D, grad, m, v, t, lr, beta1, beta2, eps):
-    """One bounded Adam step on ``D`` in the direction ``-grad`` (in place).
-
-    With one second moment and one step count per column ``i``::
-
-        m       <- beta1 m + (1 - beta1) (-grad)
-        v[i]    <- beta2 v[i] + (1 - beta2) mean_h grad[h, i]^2
-        t[i]    <- t[i] + 1
-        D[:, i] <- clip(D[:, i] + lr m[:, i] / (1 - beta1^t[i])
-                        / (sqrt(v[i] / (1 - beta2^t[i])) + eps), 0, 1)
-
-    Parameters
-    ----------
-    D : numpy.ndarray, shape (K, C)
-        Dictionary, updated in place.
-    grad : numpy.ndarray, shape (K, C)
-        Gradient of the loss with respect to ``D``.
-    m : numpy.ndarray, shape (K, C)
-        First moment, updated in place.
-    v : numpy.ndarray, shape (C,)
-        Per-column second moment, updated in place.
-    t : numpy.ndarray, shape (C,), int64
-        Per-column step counts, updated in place.
-    lr, beta1, beta2, eps : float
-        Adam constants (Musisep: 1e-3, 0.9, 0.999, 1e-8).
-    """
-    K, C = D.shape
-    for i in range(C):
-        t[i] += 1
-        acc = 0.0
-        for h in range(K):
-            acc += grad[h, i] * grad[h, i]
-        v[i] = beta2 * v[i] + (1.0 - beta2) * acc / K
-        c1 = 1.0 - beta1 ** t[i]
-        vhat = v[i] / (1.0 - beta2 ** t[i])
-        denom = math.sqrt(vhat) + eps
-        for h in range(K):
-            m[h, i] = beta1 * m[h, i] - (1.0 - beta1) * grad[h, i]
-            value = D[h, i] + lr * (m[h, i] / c1) / denom
-            D[h, i] = min(max(value, 0.0), 1.0)
-
-
-@numba.njit(cache=True)
-def _train_one(Y, D, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, tone_num,
-               beta, p, q, fit_iter, ftol, gtol, lr, beta1, beta2, eps, amps, cnt):
-    """Train one dictionary; ``frames`` (n_steps, batch) holds the frames of every step."""
-    K, C = D.shape
-    m_len = Y.shape[0]
-    mom = np.zeros((K, C))
-    v = np.zeros(C)
-    t = np.zeros(C, dtype=np.int64)
-    grad = np.zeros((K, C))
-    grad_frame = np.zeros((K, C))
-    R = np.empty(m_len)
-    y = np.empty(m_len)
-    max_iter = 2 * tone_num * C
-    n_renew = C - n_keep
-    renewal = 0
-    loss_sum = 0.0
-    use_fft = (m_len & (m_len - 1)) == 0 and m_len >= 2
-    tw = fft_twiddles(2 * m_len if use_fft else 2)
-    for step in range(1, frames.shape[0] + 1):
-        templates = _templates(D, m_len, lam, s0, q)
-        spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)
-        grad[:, :] = 0.0
-        for j in range(frames.shape[1]):  # a mini-batch: one set of templates, summed gradients
-            y[:] = Y[:, frames[step - 1, j]]  # a C-ordered copy (a strided view would slow every kernel)
-            a, mu, sig, b, cls = _pursue(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num,
-                                         max_iter, beta, p, q, fit_iter, ftol, gtol)
-            for k in range(a.shape[0]):
-                amps[cls[k]] += a[k]
-            loss_sum += grad_dict_log(y, a, mu, sig, b, cls, D, lam, p, q, R, grad_frame)
-            grad += grad_frame
-        for i in range(C):
-            cnt[i] += 1
-        adam_b_step(D, grad, mom, v, t, lr, beta1, beta2, eps)
-        if step % lifetime == 0:
-            score = np.empty(C)
-            for i in range(C):
-                score[i] = amps[i] / (cnt[i] - lifetime // 2)
-            order = np.argsort(score, kind="mergesort")
-            for j in range(n_renew):
-                i = order[j]
-                e = renew_exp[renewal, j]
-                peak = 0.0
-                for h in range(K):
-                    D[h, i] = (h + 1.0) ** (-e) * renew_unif[renewal, h, j]
-                    peak = max(peak, D[h, i])
-                if peak > 0.0:
-                    for h in range(K):
-                        D[h, i] /= peak
-                amps[i] = 0.0
-                cnt[i] = 0
-                v[i] = 0.0
-                t[i] = 0
-                for h in range(K):
-                    mom[h, i] = 0.0
-            renewal += 1
-    return loss_sum
-
-
-@numba.njit(cache=True, parallel=True)
-def _train_many(Y, D0, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, tone_num, beta,
-                p, q, fit_iter, ftol, gtol, lr, beta1, beta2, eps, amps, cnt, losses):
-    for r in numba.prange(D0.shape[0]):
-        losses[r] = _train_one(Y, D0[r], frames[r], renew_exp[r], renew_unif[r], n_keep,
-                               lifetime, lam, s0, tone_num, beta, p, q, fit_iter, ftol, gtol,
-                               lr, beta1, beta2, eps, amps[r], cnt[r])
 
 
 def train_dictionaries(
@@ -273,28 +152,26 @@ def train_dictionaries(
     for name, value, low in (("n_inst", n_inst, 1), ("runs", runs, 1), ("lifetime", lifetime, 2),
                              ("num_dicts", num_dicts, 1), ("harmonics", harmonics, 1),
                              ("tone_num", tone_num, 1), ("fit_iter", fit_iter, 1), ("batch_size", batch_size, 1)):
-        ints[name] = check_int(name, value, low)
+        ints[name] = check_int(name, value, low, error=SeparationError)
     if runs < lifetime:
         raise SeparationError(
             f"runs must be at least lifetime ({lifetime}) so that columns survive a renewal, got {runs!r}"
         )
     floats = {}
-    for name, value in (("beta", beta), ("p", p), ("q", q), ("fmin", fmin), ("fmax", fmax),
-                        ("sigmas", sigmas), ("lr", lr)):
-        floats[name] = check_positive(name, value)
+    for name, value in (("beta", beta), ("p", p), ("q", q), ("sigmas", sigmas), ("lr", lr)):
+        floats[name] = check_positive(name, value, error=SeparationError)
     if beta > 1:
         raise SeparationError(f"beta must be in (0, 1], got {beta!r}")
-    if not fmin < fmax:
-        raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
-    if sampling not in ("uniform", "energy"):
-        raise SeparationError(f"sampling must be 'uniform' or 'energy', got {sampling!r}")
+    floats["fmin"], floats["fmax"] = check_range(fmin, fmax)
+    sampling = check_choice("sampling", sampling, ("uniform", "energy"), case_sensitive=True,
+                            error=SeparationError)
     weights = None
     if sampling == "energy":
         energy = (Y ** (2 * floats["q"])).sum(axis=0)
         if not energy.sum() > 0:
             raise SeparationError("sampling='energy' needs a frame with energy, but Y is all zero")
         weights = energy / energy.sum()
-    children = _rng(seed).spawn(ints["num_dicts"])
+    children = default_rng(seed, error=SeparationError).spawn(ints["num_dicts"])
     return _train_streams(Y, ints["n_inst"], children, ints["harmonics"], ints["runs"], ints["lifetime"],
                           ints["tone_num"], floats, ints["fit_iter"], float(ftol), float(gtol),
                           ints["batch_size"], weights)
@@ -334,7 +211,7 @@ def _train_streams(Y, I, children, K, n_runs, lifetime, tone_num, floats, fit_it
     cnt = np.zeros((S, C), dtype=np.int64)
     losses = np.zeros(S)
     lam = log_axis_lambda(Y.shape[0], floats["fmin"], floats["fmax"])
-    _train_many(Y, D0, frames, renew_exp, renew_unif, I, int(lifetime), lam,
+    train_many(Y, D0, frames, renew_exp, renew_unif, I, int(lifetime), lam,
                 floats["sigmas"] / math.pi, tone_num, floats["beta"], floats["p"],
                 floats["q"], fit_iter, ftol, gtol, floats["lr"], 0.9,
                 0.999, 1e-8, amps, cnt, losses)

@@ -41,7 +41,8 @@ import scipy.sparse
 
 from ...core.errors import SeparationError
 from .frontend import SIGMAS, SPECT_HEIGHT
-from .logspect import FMAX, LOG_BINS, _check_magnitude, _positive, log_axis_lambda
+from ...core.validation import check_int, check_positive
+from .logspect import FMAX, LOG_BINS, check_magnitude, check_range, log_axis_lambda
 
 __all__ = [
     "MEL_FMIN",
@@ -57,13 +58,10 @@ _UNIT_STRETCH = 1.0 + 1e-12  # at or below this stretch a log bin takes the near
 
 
 def _check_axis(sample_rate, n_bins, fmin, fmax, sigmas):
-    sample_rate = _positive("sample_rate", sample_rate)
-    n_bins = _positive("n_bins", n_bins, integer=True)
-    fmin = _positive("fmin", fmin)
-    fmax = _positive("fmax", fmax)
-    if not fmin < fmax:
-        raise SeparationError(f"fmin must be below fmax, got fmin={fmin!r}, fmax={fmax!r}")
-    sigmas = _positive("sigmas", sigmas)
+    sample_rate = check_positive("sample_rate", sample_rate, error=SeparationError)
+    n_bins = check_int("n_bins", n_bins, 1, error=SeparationError)
+    fmin, fmax = check_range(fmin, fmax)
+    sigmas = check_positive("sigmas", sigmas, error=SeparationError)
     return sample_rate, n_bins, fmin, fmax, sigmas
 
 
@@ -106,7 +104,7 @@ def mel_log_width(
         If a parameter is out of range.
     """
     sample_rate, n_bins, fmin, fmax, sigmas = _check_axis(sample_rate, n_bins, fmin, fmax, sigmas)
-    height = _positive("height", height, integer=True)
+    height = check_int("height", height, 1, error=SeparationError)
     u_min = fmin / sample_rate * (2 * height)
     return sigmas / math.pi * log_axis_lambda(n_bins, fmin, fmax) / u_min
 
@@ -180,9 +178,7 @@ def mel_smoothing_matrix(
         If a parameter is out of range.
     """
     sample_rate, n_bins, fmin, fmax, sigmas = _check_axis(sample_rate, n_bins, fmin, fmax, sigmas)
-    height = _positive("height", height, integer=True)
-    if height < 2:
-        raise SeparationError(f"height must be >= 2, got {height!r}")
+    height = check_int("height", height, 2, error=SeparationError)
     return _smoothing_matrix(height, sample_rate, n_bins, fmin, fmax, sigmas)
 
 
@@ -232,7 +228,7 @@ def log_spectrogram_mel(
         If ``magnitude`` is not a finite non-negative real 2-D array with ``H >= 2`` and at least
         one frame, or a parameter is out of range.
     """
-    mag = _check_magnitude(magnitude)
+    mag = check_magnitude(magnitude)
     sample_rate, n_bins, fmin, fmax, sigmas = _check_axis(sample_rate, n_bins, fmin, fmax, sigmas)
     matrix = _smoothing_matrix(mag.shape[0], sample_rate, n_bins, fmin, fmax, sigmas)
     power = matrix @ np.square(mag)

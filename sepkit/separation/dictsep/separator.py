@@ -10,10 +10,11 @@ C. ``num_dicts`` dictionaries learned with bounded Adam
    the blind choice among them is the one with the lowest total pursuit loss on ``Y``;
 D. dictionary pursuit of every log frame
    (:func:`~sepkit.separation.dictsep.pursuit.pursue_frames`) and the tones of each
-   instrument drawn on the linear axis (:func:`linear_spectra`);
-E, F. ratio masks of the instruments' linear spectra applied to the mixture STFT (or the
-   raw model spectra with the mixture phase, or a Wiener post-filter) and the least-squares
-   inverse STFT (:func:`~sepkit.separation.dictsep.frontend.gaussian_istft`).
+   instrument drawn on the linear axis (:func:`~sepkit.separation.dictsep.models.linear_spectra`);
+E, F. ratio masks of the instruments' linear spectra (:attr:`DictSep.result_masks`) applied
+   to the mixture STFT through the :meth:`DictSep.apply_mask` hook (or the raw model spectra
+   with the mixture phase, or a Wiener post-filter) and the least-squares inverse STFT
+   (:func:`~sepkit.separation.dictsep.frontend.gaussian_istft`).
 """
 
 from __future__ import annotations
@@ -24,16 +25,16 @@ import warnings
 import numba
 import numpy as np
 
-from ...core import AudioSignal
+from ...core import AudioSignal, BinaryMask, MaskBase
 from ...core.errors import SeparationError
-from ._checks import check_int
-from ..base import SeparationBase, validate_labels, validate_seed
+from ...core.validation import check_bool, check_choice, check_int, check_seed, default_rng
+from ..base import MaskSeparationBase, validate_labels
 from .dictionary import SPECT_METHODS, Dictionary
-from .frontend import BLOCK, HOP, SIGMAS, SPECT_HEIGHT, OverlapAdd, gaussian_stft
-from .kernels import TRUNC, loss_log, render_lin
-from .learning import _rng, _train_streams
+from .frontend import HOP, SIGMAS, SPECT_HEIGHT, OverlapAdd, num_frames, stft_blocks
+from .learning import _train_streams
 from .logspect import FMAX, FMIN, LOG_BINS, log_axis_lambda, log_spectrogram
 from .logspect_mel import MEL_FMIN, log_spectrogram_mel, mel_log_width
+from .models import _linear_stack, _ratio_stack, linear_spectra, max_tones, ratio_masks, total_loss
 from .pursuit import B_MAX, pursue_frames
 
 __all__ = ["DictSep", "linear_spectra", "ratio_masks", "max_tones"]
@@ -53,131 +54,11 @@ FAST_DEFAULTS = {"runs": 2000, "num_dicts": 4}
 FAST_SILENCE = 1e-3
 
 
-def max_tones(n_bins: int = LOG_BINS, sigmas: float = SIGMAS) -> int:
-    """Tones a log frame can hold at distinct positions: ``n_bins // (2 ceil(6 s0) + 1)``.
-
-    One tone's fundamental covers ``2 ceil(6 s0) + 1`` log bins at the start width
-    ``s0 = sigmas / pi`` (25 bins by default), so the default 1024-bin axis holds at most
-    40 tones per frame; :class:`DictSep` refuses ``num_sources * tone_num`` above that.
-    """
-    return int(n_bins) // (2 * math.ceil(TRUNC * sigmas / math.pi) + 1)
-
-
-@numba.njit(cache=True, parallel=True)
-def _linear_frames(A, MU, SIG, B, CLS, D, u_min, lam, p, out):
-    T, W = A.shape
-    n_inst = out.shape[1]
-    for t in numba.prange(T):
-        for i in range(n_inst):
-            n = 0
-            for j in range(W):
-                if CLS[t, j] == i and A[t, j] > 0.0 and math.isfinite(MU[t, j]):
-                    n += 1
-            a = np.empty(n)
-            u = np.empty(n)
-            s = np.empty(n)
-            b = np.empty(n)
-            c = np.empty(n, dtype=np.int64)
-            k = 0
-            for j in range(W):
-                if CLS[t, j] == i and A[t, j] > 0.0 and math.isfinite(MU[t, j]):
-                    a[k] = A[t, j]
-                    u[k] = u_min * math.exp(MU[t, j] / lam)
-                    s[k] = SIG[t, j]
-                    b[k] = B[t, j]
-                    c[k] = i
-                    k += 1
-            render_lin(a, u, s, b, c, D, p, out[t, i])
-
-
-@numba.njit(cache=True, parallel=True)
-def _frame_losses(Y, A, MU, SIG, B, CLS, D, lam, p, q, out):
-    T = Y.shape[1]
-    for t in numba.prange(T):
-        y = np.empty(Y.shape[0])
-        y[:] = Y[:, t]
-        R = np.empty(Y.shape[0])
-        cls = np.maximum(CLS[t], 0)  # unused slots (a = 0, mu = nan) are skipped by the renderer
-        out[t] = loss_log(y, A[t], MU[t], SIG[t], B[t], cls, D, lam, p, q, R)
-
-
-def linear_spectra(tones, D, sample_rate, *, height=SPECT_HEIGHT, n_bins=LOG_BINS, fmin=FMIN, fmax=FMAX,
-                   p=1.0, stretch=1.0) -> np.ndarray:
-    """Draw the pursued tones of every instrument on the linear frequency axis.
-
-    Each tone ``(a, mu, sigma, b, i)`` of :func:`~sepkit.separation.dictsep.pursuit.pursue_frames`
-    gets its linear-bin fundamental ``u = u_min exp(mu / lam)`` (``u_min = fmin / sr * 2H``,
-    ``lam = n_bins / ln(fmax / fmin)``) and is drawn with its amplitude, width (in bins)
-    and inharmonicity: harmonic ``h`` at ``u h sqrt(1 + b h^2)`` (``notes/dictsep.md`` 3.7).
-    Frames run in parallel.
-
-    Parameters
-    ----------
-    tones : dict of numpy.ndarray
-        Output of :func:`~sepkit.separation.dictsep.pursuit.pursue_frames`, arrays of shape
-        ``(n_frames, n_slots)``.
-    D : array_like, shape (K, I)
-        The dictionary used by the pursuit.
-    sample_rate : float
-        Sample rate in Hz.
-    height : int
-        Linear bins ``H`` of the STFT.
-    n_bins, fmin, fmax : int, float, float
-        The log axis of the pursuit.
-    p : float
-        Partial-addition exponent.
-    stretch : float
-        Ratio of a peak's width on the log axis to its width on the linear axis: 1 for the
-        pursuit spectrogram, :func:`~sepkit.separation.dictsep.logspect_mel.mel_log_width`
-        over ``sigmas / pi`` for the mel variant (Musisep's ``sigma_lin = sigma / stretch``).
-
-    Returns
-    -------
-    numpy.ndarray, shape (height, n_frames, I)
-        Non-negative model magnitude spectrogram of every instrument (float64, on the scale of
-        ``|X|``).
-    """
-    D = np.ascontiguousarray(D, dtype=np.float64)
-    A = np.ascontiguousarray(tones["a"], dtype=np.float64)
-    T = A.shape[0]
-    out = np.zeros((T, D.shape[1], int(height)))
-    u_min = float(fmin) / float(sample_rate) * 2 * int(height)
-    lam = log_axis_lambda(int(n_bins), float(fmin), float(fmax))
-    _linear_frames(A, np.ascontiguousarray(tones["mu"], dtype=np.float64),
-                   np.ascontiguousarray(np.asarray(tones["sigma"], dtype=np.float64) / float(stretch)),
-                   np.ascontiguousarray(tones["b"], dtype=np.float64),
-                   np.ascontiguousarray(tones["instrument"], dtype=np.int64), D, u_min, lam, float(p), out)
-    return np.transpose(out, (2, 0, 1))
-
-
-def ratio_masks(models) -> np.ndarray:
-    """Ratio masks ``S_i / sum_j S_j`` of model spectra (sources on the last axis).
-
-    Musisep divides by ``sum_j S_j + 1e-40``; here bins where the sum is 0 get mask 0 for
-    every source and elsewhere the division is exact, so the masks sum to one (to rounding)
-    wherever the model is non-zero, also where it is tiny.
-
-    Parameters
-    ----------
-    models : array_like, shape (..., I)
-        Non-negative model magnitudes.
-
-    Returns
-    -------
-    numpy.ndarray, same shape
-        Masks in ``[0, 1]``.
-    """
-    models = np.asarray(models, dtype=np.float64)
-    total = models.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(total > 0, models / np.where(total > 0, total, 1.0), 0.0)
-
-
 def _chunks(n, size):
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-class DictSep(SeparationBase):
+class DictSep(MaskSeparationBase):
     """Blind separation of harmonic instruments by sparse pursuit with a learned dictionary.
 
     After Schulze & King (EURASIP J. Audio Speech Music Process. 2021:6) and the public
@@ -190,6 +71,13 @@ class DictSep(SeparationBase):
     loss on the mixture (a blind choice; Musisep picks the best by SDR against the true
     sources), finds at most ``tone_num`` tones per instrument in every frame, draws them as
     linear spectra ``S_i`` and masks the mixture.
+
+    DictSep is a :class:`~sepkit.separation.MaskSeparationBase`: :meth:`run` returns
+    :attr:`result_masks`, one mask per source of DictSep's own transform, the Gaussian-window
+    STFT of :func:`~sepkit.separation.dictsep.frontend.gaussian_stft` (shape
+    ``(H, n_frames, n_channels)``, ``H = 6144`` bins, hop 256); its :meth:`apply_mask` hook
+    masks the mixture in that transform, block by block of frames, and inverts it by the
+    least-squares overlap-add, and the base's :meth:`make_audio_signals` applies every mask.
 
     Parameters
     ----------
@@ -237,12 +125,19 @@ class DictSep(SeparationBase):
         proportionally wider tones in the dictionary stage). Default: the given
         dictionary's, else ``'pursuit'``.
     mask : {'ratio', 'wiener', None}
-        ``'ratio'`` (the original's default): the mixture STFT times ``S_i / sum_j S_j``
-        (bins where every model is zero are dropped, so the estimates sum to the mixture
-        only where the model is non-zero). ``'wiener'``: the ratio-masked estimates refined
-        by :class:`~sepkit.separation.WienerFilter` (power models, one EM iteration, sepkit's
-        default STFT). ``None``: the model magnitudes ``S_i`` with the mixture phase
-        (Musisep's ``mask=False``).
+        How the estimates are made from the models. ``'ratio'`` (the original's default):
+        the masks :attr:`result_masks` applied to the mixture by the base. ``'wiener'``:
+        the ratio-masked estimates refined by :class:`~sepkit.separation.WienerFilter`
+        (power models, one EM iteration, sepkit's default STFT). ``None``: the model
+        magnitudes ``S_i`` with the mixture phase (Musisep's ``mask=False``). In every case
+        :meth:`run` returns the ratio masks.
+
+        **Ratio masks** follow the one rule of the library (as the NMF family and
+        :func:`sepkit.kernels.masks.alpha_wiener`): ``S_i / sum_j S_j``, and where every
+        model of a bin is zero (unmodelled energy: noise, onsets, partials beyond ``K``),
+        each source gets ``1 / num_sources``, so the masks sum to one in every bin and the
+        estimates add up to the mixture. (Musisep, and sepkit before issue 10, gave 0 to
+        every source there.)
     dictionary : Dictionary, optional
         A dictionary to use instead of learning one (e.g. from :meth:`fit` on another
         recording); its sample rate must be the mixture's, its columns ``num_sources``, and
@@ -254,11 +149,31 @@ class DictSep(SeparationBase):
         Show tqdm progress bars for the log spectrogram, the training and the separation.
     labels : sequence of str, optional
         Names of the sources; default the dictionary's labels or ``'source_0'``, ...
+    mask_type : {'soft', 'binary'} or SoftMask or BinaryMask
+        Kind of :attr:`result_masks`, as :class:`~sepkit.separation.MaskSeparationBase`:
+        the ratio masks as :class:`~sepkit.SoftMask`, or binary masks keeping the bins whose
+        ratio exceeds ``mask_threshold``. ``'binary'`` needs ``mask='ratio'``.
+    mask_threshold : float
+        In (0, 1): threshold of binary masks.
 
     Attributes
     ----------
+    result_masks : list of SoftMask or BinaryMask
+        After :meth:`run`: one mask per source, shape ``(H, n_frames, n_channels)`` of the
+        Gaussian-window STFT (the same values in every channel: they come from the downmix).
+    stft_params : None
+        DictSep's transform is not an :class:`~sepkit.STFTParams` STFT (Gaussian window of
+        ``2 H`` samples, ``H / sigmas`` standard deviation, frames centred on multiples of
+        the hop, ``H`` kept bins); its parameters are in :attr:`settings` (``height``,
+        ``hop``, ``sigmas``).
+    settings : dict
+        Analysis settings and tone-model constants (sample rate, ``height``, ``hop``,
+        ``sigmas``, log axis ``n_bins``/``fmin``/``fmax``, ``p``, ``q``, ``b_max``,
+        ``spect_method``).
     dictionary : Dictionary
-        The dictionary used (learned or given), after :meth:`run` or :meth:`fit`.
+        The dictionary used (learned or given), after :meth:`run` or :meth:`fit`. After a
+        run :meth:`get_params` therefore returns the learned dictionary, and
+        ``DictSep(mix, **sep.get_params())`` reuses it (the same estimates, no training).
     dictionaries : numpy.ndarray, shape (num_dicts, K, I)
         All learned candidates (``None`` with a given dictionary).
     seed_losses : numpy.ndarray, shape (num_dicts,)
@@ -293,6 +208,7 @@ class DictSep(SeparationBase):
     >>> part_a, part_b = synthetic_parts(seconds=3.0)
     >>> mix = AudioSignal(part_a + part_b, sample_rate=44100)
     >>> est_a, est_b = DictSep(mix, 2, runs=2000, num_dicts=2, seed=0)()      # doctest: +SKIP
+    >>> masks = DictSep(mix, 2, runs=2000, num_dicts=2, seed=0).run()        # doctest: +SKIP
     >>> timbre = DictSep.fit(mix, 2, runs=2000, seed=0)                       # doctest: +SKIP
     >>> timbre.save("timbre.npz")                                             # doctest: +SKIP
     >>> other = DictSep(other_mix, 2, dictionary=Dictionary.load("timbre.npz"))()  # doctest: +SKIP
@@ -303,68 +219,86 @@ class DictSep(SeparationBase):
 
     def __init__(self, input_audio_signal, num_sources, tone_num=1, harmonics=None, runs=None, lifetime=500,
                  num_dicts=None, mode="faithful", mask="ratio", dictionary=None, seed=None, verbose=True,
-                 labels=None, spect_method=None):
-        super().__init__(input_audio_signal)
-        if not (isinstance(mode, str) and mode in self.MODES):
-            raise SeparationError(f"mode must be 'faithful' or 'fast', got {mode!r}")
-        self.mode = mode
-        defaults = FAST_DEFAULTS if mode == "fast" else FAITHFUL_DEFAULTS
-        runs = defaults["runs"] if runs is None else runs
-        num_dicts = defaults["num_dicts"] if num_dicts is None else num_dicts
-        self.num_sources = check_int("num_sources", num_sources, 1)
-        self.tone_num = check_int("tone_num", tone_num, 1)
-        self.runs = check_int("runs", runs, 1)
-        self.lifetime = check_int("lifetime", lifetime, 2)
+                 labels=None, spect_method=None, mask_type="soft", mask_threshold=0.5):
+        super().__init__(input_audio_signal, mask_type=mask_type, mask_threshold=mask_threshold)
+        self.stft_params = None  # DictSep's transform: see the class docstring and settings
+        err = SeparationError
+        self.mode = check_choice("mode", mode, self.MODES, case_sensitive=True, error=err)
+        defaults = FAST_DEFAULTS if self.mode == "fast" else FAITHFUL_DEFAULTS
+        self.num_sources = check_int("num_sources", num_sources, 1, error=err)
+        self.tone_num = check_int("tone_num", tone_num, 1, error=err)
+        self.runs = check_int("runs", defaults["runs"] if runs is None else runs, 1, error=err)
+        self.lifetime = check_int("lifetime", lifetime, 2, error=err)
         if self.runs < self.lifetime:
             raise SeparationError(
                 f"runs must be at least lifetime ({self.lifetime}) so that columns survive a renewal, got {runs!r}"
             )
-        self.num_dicts = check_int("num_dicts", num_dicts, 1)
-        if not (spect_method is None or (isinstance(spect_method, str) and spect_method in SPECT_METHODS)):
-            raise SeparationError(f"spect_method must be 'pursuit', 'mel' or None, got {spect_method!r}")
-        if not (mask is None or (isinstance(mask, str) and mask in ("ratio", "wiener"))):
-            raise SeparationError(f"mask must be 'ratio', 'wiener' or None, got {mask!r}")
-        self.mask = mask
-        if not isinstance(verbose, (bool, np.bool_)):
-            raise SeparationError(f"verbose must be True or False, got {verbose!r}")
-        self.verbose = bool(verbose)
-        self.seed = validate_seed(seed)
-        if dictionary is not None and not isinstance(dictionary, Dictionary):
-            raise SeparationError(
-                f"dictionary must be a sepkit.separation.dictsep.Dictionary or None, got {type(dictionary).__name__}"
-                " (wrap an array with Dictionary(values, sample_rate))"
-            )
-        if dictionary is not None:
-            dictionary.check_sample_rate(self.sample_rate)
-            if dictionary.num_sources != self.num_sources:
-                raise SeparationError(
-                    f"num_sources is {self.num_sources} but the dictionary has {dictionary.num_sources} "
-                    "columns (one per source)"
-                )
-            if harmonics is not None and check_int("harmonics", harmonics, 1) != dictionary.harmonics:
-                raise SeparationError(
-                    f"harmonics is {harmonics} but the dictionary has {dictionary.harmonics} harmonics"
-                )
-            if spect_method is not None and spect_method != dictionary.spect_method:
-                raise SeparationError(
-                    f"spect_method is {spect_method!r} but the dictionary was learned on the "
-                    f"{dictionary.spect_method!r} log spectrogram"
-                )
-            if dictionary.b_max != B_MAX:
-                raise SeparationError(
-                    f"the dictionary's inharmonicity bound is {dictionary.b_max!r}; the pursuit supports {B_MAX!r}"
-                )
-            harmonics = dictionary.harmonics
-            settings = dictionary.metadata()
-        else:
+        self.num_dicts = check_int("num_dicts", defaults["num_dicts"] if num_dicts is None else num_dicts, 1,
+                                   error=err)
+        if spect_method is not None:
+            check_choice("spect_method", spect_method, SPECT_METHODS + (None,), case_sensitive=True, error=err)
+        self.mask = check_choice("mask", mask, self.MASK_OPTIONS, case_sensitive=True, error=err)
+        if self.mask_type is BinaryMask and self.mask != "ratio":
+            raise SeparationError(f"mask_type='binary' needs mask='ratio', got mask={self.mask!r}")
+        self.verbose = check_bool("verbose", verbose, error=err)
+        self.seed = check_seed(seed, error=err)
+        self.harmonics, self.settings = self._settings(dictionary, harmonics, spect_method)
+        self.spect_method = self.settings["spect_method"]
+        self._check_capacity()
+        self.labels = None if labels is None else [str(label) for label in labels]
+        self.source_labels = validate_labels(
+            dictionary.labels if labels is None and dictionary is not None else labels, self.num_sources
+        )
+        if not np.any(self.audio_signal.audio_data):
+            raise SeparationError("the mixture is silent (all samples are zero): there is nothing to separate")
+        self.given_dictionary = dictionary
+        self.dictionary = dictionary
+        self.dictionaries = None
+        self.seed_losses = None
+        self.training_losses = None
+        self.best_seed = None
+        self.log_spect = None
+        self.tones = None
+        self.models = None
+
+    # -- parameters ------------------------------------------------------------------------------
+    def _settings(self, dictionary, harmonics, spect_method):
+        """``(harmonics, settings)`` from a given dictionary (checked against the arguments) or the defaults."""
+        if dictionary is None:
             harmonics = 25 if harmonics is None else harmonics
             spect_method = "pursuit" if spect_method is None else spect_method
             settings = dict(sample_rate=self.sample_rate, height=SPECT_HEIGHT, hop=HOP, sigmas=SIGMAS,
                             n_bins=LOG_BINS, fmin=MEL_FMIN if spect_method == "mel" else FMIN, fmax=FMAX,
                             p=1.0, q=0.5, b_max=B_MAX, spect_method=spect_method)
-        self.harmonics = check_int("harmonics", harmonics, 1)
-        self.settings = {k: v for k, v in settings.items() if k != "harmonics"}
-        self.spect_method = self.settings["spect_method"]
+            return check_int("harmonics", harmonics, 1, error=SeparationError), settings
+        if not isinstance(dictionary, Dictionary):
+            raise SeparationError(
+                f"dictionary must be a sepkit.separation.dictsep.Dictionary or None, got {type(dictionary).__name__}"
+                " (wrap an array with Dictionary(values, sample_rate))"
+            )
+        dictionary.check_sample_rate(self.sample_rate)
+        if dictionary.num_sources != self.num_sources:
+            raise SeparationError(
+                f"num_sources is {self.num_sources} but the dictionary has {dictionary.num_sources} "
+                "columns (one per source)"
+            )
+        if harmonics is not None and check_int("harmonics", harmonics, 1, error=SeparationError) != \
+                dictionary.harmonics:
+            raise SeparationError(f"harmonics is {harmonics} but the dictionary has {dictionary.harmonics} harmonics")
+        if spect_method is not None and spect_method != dictionary.spect_method:
+            raise SeparationError(
+                f"spect_method is {spect_method!r} but the dictionary was learned on the "
+                f"{dictionary.spect_method!r} log spectrogram"
+            )
+        if dictionary.b_max != B_MAX:
+            raise SeparationError(
+                f"the dictionary's inharmonicity bound is {dictionary.b_max!r}; the pursuit supports {B_MAX!r}"
+            )
+        settings = {k: v for k, v in dictionary.metadata().items() if k != "harmonics"}
+        return dictionary.harmonics, settings
+
+    def _check_capacity(self):
+        """Refuse more tones than a log frame holds; warn when the log axis passes the Nyquist frequency."""
         cap = max_tones(self.settings["n_bins"], self._tone_sigmas())
         if self.num_sources * self.tone_num > cap:
             raise SeparationError(
@@ -380,23 +314,8 @@ class DictSep(SeparationBase):
                 "bins and the learned harmonic profiles fade with pitch; resample to 44.1 kHz for the "
                 "original's behaviour",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        if labels is None and dictionary is not None:
-            labels = dictionary.labels
-        self.source_labels = validate_labels(labels, self.num_sources)
-        audio = self.audio_signal.audio_data
-        if not np.any(audio):
-            raise SeparationError("the mixture is silent (all samples are zero): there is nothing to separate")
-        self.given_dictionary = dictionary
-        self.dictionary = dictionary
-        self.dictionaries = None
-        self.seed_losses = None
-        self.training_losses = None
-        self.best_seed = None
-        self.log_spect = None
-        self.tones = None
-        self.models = None
 
     # -- stages ----------------------------------------------------------------------------------
     def _tone_sigmas(self):
@@ -418,16 +337,20 @@ class DictSep(SeparationBase):
     def _tolerances(self):
         return FAST_TOLERANCES if self.mode == "fast" else FAITHFUL_TOLERANCES
 
-    def _mono_stft(self):
+    def _mono_magnitude(self):
+        """``|X|`` of the mono downmix, shape ``(H, n_frames)``, block by block of frames."""
         s = self.settings
-        mono = self.audio_signal.audio_data.mean(axis=0)
-        return gaussian_stft(mono, s["height"], s["hop"], s["sigmas"])
+        mono = self.audio_signal.audio_data.mean(axis=0)[None, :]
+        mag = np.empty((s["height"], num_frames(mono.shape[1], s["hop"])))
+        for start, block in stft_blocks(mono, s["height"], s["hop"], s["sigmas"]):
+            mag[:, start : start + block.shape[1]] = np.abs(block[:, :, 0])
+        return mag
 
     def _log_spectrogram(self):
         if self.log_spect is not None:
             return self.log_spect
         s = self.settings
-        mag = np.abs(self._mono_stft())
+        mag = self._mono_magnitude()
         fast = self.mode == "fast"
         T = mag.shape[1]
         if s["spect_method"] == "mel":
@@ -464,11 +387,7 @@ class DictSep(SeparationBase):
 
     def _total_loss(self, Y, tones, D):
         s = self.settings
-        out = np.empty(Y.shape[1])
-        _frame_losses(Y, tones["a"], tones["mu"], tones["sigma"], tones["b"], tones["instrument"],
-                      np.ascontiguousarray(D), log_axis_lambda(s["n_bins"], s["fmin"], s["fmax"]),
-                      s["p"], s["q"], out)
-        return float(out.sum())
+        return total_loss(Y, tones, D, log_axis_lambda(s["n_bins"], s["fmin"], s["fmax"]), s["p"], s["q"])
 
     def _train(self, Y):
         s = self.settings
@@ -477,7 +396,7 @@ class DictSep(SeparationBase):
             peak = Y.max(axis=0)
             loud = peak > FAST_SILENCE * peak.max()
             train_Y = np.ascontiguousarray(Y[:, loud])
-        children = _rng(self.seed).spawn(self.num_dicts)
+        children = default_rng(self.seed, error=SeparationError).spawn(self.num_dicts)
         floats = dict(beta=0.9, p=s["p"], q=s["q"], fmin=s["fmin"], fmax=s["fmax"], sigmas=self._tone_sigmas(),
                       lr=1e-3)
         dicts = np.empty((self.num_dicts, self.harmonics, self.num_sources))
@@ -521,20 +440,28 @@ class DictSep(SeparationBase):
         self.dictionary = Dictionary(dicts[best], labels=self.source_labels, loss=seed_losses[best],
                                      **self.settings)
 
-    def run(self):
-        """Learn the dictionary (unless given), pursue every frame and draw the model spectra.
+    def run(self) -> list[MaskBase]:
+        """Learn the dictionary (unless given), pursue every frame, draw the model spectra and their masks.
+
+        Sets :attr:`models` (the instruments' linear model magnitude spectra, shape
+        ``(H, n_frames, I)``) and :attr:`result_masks`.
 
         Returns
         -------
-        numpy.ndarray, shape (H, n_frames, I)
-            The instruments' linear model magnitude spectra :attr:`models`.
+        list of SoftMask or BinaryMask
+            :attr:`result_masks`: the ratio masks of the models (1 / I where every model is
+            zero), one per source, each shape ``(H, n_frames, n_channels)``.
         """
         self._learn()
         s = self.settings
-        self.models = linear_spectra(self.tones, np.array(self.dictionary.values), self.sample_rate, height=s["height"],
-                                     n_bins=s["n_bins"], fmin=s["fmin"], fmax=s["fmax"], p=s["p"],
-                                     stretch=self._tone_sigmas() / s["sigmas"])
-        return self.models
+        stack = _linear_stack(self.tones, np.array(self.dictionary.values), self.sample_rate, s["height"],
+                              s["n_bins"], s["fmin"], s["fmax"], s["p"], self._tone_sigmas() / s["sigmas"])
+        self.models = np.transpose(stack, (2, 1, 0))  # (H, T, I), a view
+        ratios = _ratio_stack(stack)  # (I, T, H), C order
+        shape = (s["height"], stack.shape[1], self.audio_signal.num_channels)
+        # the masks come from the downmix: one (H, T) array per source, read-only in every channel
+        self.result_masks = self.masks_from_soft([np.broadcast_to(r.T[:, :, None], shape) for r in ratios])
+        return self.result_masks
 
     @classmethod
     def fit(cls, input_audio_signal, num_sources, **kwargs) -> Dictionary:
@@ -562,13 +489,75 @@ class DictSep(SeparationBase):
         sep._learn()
         return sep.dictionary
 
-    def masks(self) -> np.ndarray:
-        """Ratio masks ``S_i / sum_j S_j`` of the models, shape ``(H, n_frames, I)`` (0 where every model is 0)."""
-        self._check_run()
-        return ratio_masks(self.models)
+    # -- resynthesis -----------------------------------------------------------------------------
+    def _mask_shape(self) -> tuple:
+        s = self.settings
+        n_frames = num_frames(self.audio_signal.signal_length, s["hop"])
+        return (s["height"], n_frames, self.audio_signal.num_channels)
+
+    def _overlap_add(self):
+        s = self.settings
+        audio = self.audio_signal.audio_data
+        return OverlapAdd(audio.shape[0], audio.shape[1], s["height"], s["hop"], s["sigmas"])
+
+    def _blocks(self):
+        s = self.settings
+        return stft_blocks(self.audio_signal.audio_data, s["height"], s["hop"], s["sigmas"])
+
+    def apply_mask(self, mask: MaskBase, label: str) -> AudioSignal:
+        """Mask the mixture in DictSep's Gaussian-window STFT and invert it (the base's hook).
+
+        The mixture is transformed, masked and overlap-added block by block of frames
+        (:func:`~sepkit.separation.dictsep.frontend.stft_blocks`,
+        :class:`~sepkit.separation.dictsep.frontend.OverlapAdd`): memory is the output and
+        one block, never the whole STFT.
+
+        Parameters
+        ----------
+        mask : SoftMask or BinaryMask
+            Shape ``(H, n_frames, n_channels)`` of :func:`~sepkit.separation.dictsep.frontend.gaussian_stft`
+            of the mixture (or ``n_channels = 1``, applied to every channel).
+        label : str
+            Label of the estimate.
+
+        Returns
+        -------
+        AudioSignal
+            The estimate, with the mixture's channels, length and sample rate.
+        """
+        values = mask.mask
+        expected = self._mask_shape()
+        if values.shape[:2] != expected[:2] or values.shape[2] not in (1, expected[2]):
+            raise SeparationError(f"mask has shape {values.shape} but DictSep's transform of the mixture is "
+                                  f"{expected} (H, n_frames, n_channels)")
+        acc = self._overlap_add()
+        for start, X in self._blocks():
+            acc.add(X * values[:, start : start + X.shape[1]], start)
+        return AudioSignal(acc.result(), sample_rate=self.sample_rate, label=label)
+
+    def _phase_estimates(self) -> list[AudioSignal]:
+        """``mask=None``: the model magnitudes with the mixture phase, all sources in one pass."""
+        outputs = [self._overlap_add() for _ in self.source_labels]
+        for start, X in self._blocks():
+            models = self.models[:, start : start + X.shape[1]]
+            mag = np.abs(X)
+            phase = np.where(mag > 0, X / np.where(mag > 0, mag, 1.0), 1.0)  # the mixture phase
+            for i, acc in enumerate(outputs):
+                acc.add(phase * models[:, :, i, None], start)
+        return [AudioSignal(acc.result(), sample_rate=self.sample_rate, label=label)
+                for acc, label in zip(outputs, self.source_labels)]
+
+    def _wiener_estimates(self) -> list[AudioSignal]:
+        """``mask='wiener'``: the ratio-masked estimates refined by one EM iteration of WienerFilter."""
+        from ..wiener import WienerFilter
+
+        return WienerFilter(self.audio_signal, super().make_audio_signals(), iterations=1, alpha=2)()
 
     def make_audio_signals(self) -> list[AudioSignal]:
-        """Resynthesise the sources with the mixture phase.
+        """Resynthesise the sources: the base applies :attr:`result_masks` (``mask='ratio'``).
+
+        With ``mask=None`` the model magnitudes get the mixture phase; with ``mask='wiener'``
+        the ratio-masked estimates are refined by a Wiener post-filter.
 
         Returns
         -------
@@ -577,33 +566,8 @@ class DictSep(SeparationBase):
             :attr:`source_labels`, with the mixture's channels, length and sample rate.
         """
         self._check_run()
-        s = self.settings
-        audio = self.audio_signal.audio_data
-        X = gaussian_stft(audio, s["height"], s["hop"], s["sigmas"])  # (H, T, C)
-        outputs = [OverlapAdd(audio.shape[0], audio.shape[1], s["height"], s["hop"], s["sigmas"])
-                   for _ in self.source_labels]
-        # block by block of frames: no (H, T) temporaries beside X and the models
-        for start in range(0, X.shape[1], BLOCK):
-            stop = min(start + BLOCK, X.shape[1])
-            Xb = X[:, start:stop]
-            models = self.models[:, start:stop]
-            if self.mask is None:
-                mag = np.abs(Xb)
-                base = np.where(mag > 0, Xb / np.where(mag > 0, mag, 1.0), 1.0)  # the mixture phase
-                weights = models
-            else:
-                base = Xb
-                weights = ratio_masks(models)
-            for i, acc in enumerate(outputs):
-                acc.add(base * weights[:, :, i, None], start)
-        out = [AudioSignal(acc.result(), sample_rate=self.sample_rate, label=label)
-               for acc, label in zip(outputs, self.source_labels)]
+        if self.mask is None:
+            return self._phase_estimates()
         if self.mask == "wiener":
-            from ..wiener import WienerFilter
-
-            out = WienerFilter(self.audio_signal, out, iterations=1, alpha=2)()
-        return out
-
-    def __repr__(self) -> str:
-        return (f"DictSep(num_sources={self.num_sources}, mode={self.mode!r}, mask={self.mask!r}) on "
-                f"{self.audio_signal!r}")
+            return self._wiener_estimates()
+        return super().make_audio_signals()

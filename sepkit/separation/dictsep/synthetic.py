@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.errors import SeparationError
+from ...core.validation import check_int, check_positive
 
 __all__ = ["PART_A_F0", "PART_B_F0", "part_a_amplitudes", "part_b_amplitudes", "synthetic_parts"]
 
@@ -72,10 +73,8 @@ def synthetic_parts(seconds: float = 3.0, sample_rate: int = 44100, seed: int = 
     part_a, part_b : numpy.ndarray, shape (n_samples,)
         The two sources, float64; the mixture is ``part_a + part_b``.
     """
-    if not (np.isfinite(seconds) and seconds > 0):
-        raise SeparationError(f"seconds must be a finite number > 0, got {seconds!r}")
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 8000:
-        raise SeparationError(f"sample_rate must be an integer >= 8000 Hz, got {sample_rate!r}")
+    seconds = check_positive("seconds", seconds, error=SeparationError)
+    sample_rate = check_int("sample_rate", sample_rate, 8000, error=SeparationError)
     n_samples = int(round(seconds * sample_rate))
     if n_samples < 1:
         raise SeparationError(f"seconds={seconds!r} gives no samples at {sample_rate} Hz")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import maximum_filter1d
 
-from sepkit.separation.dictsep import kernels as kn
+from sepkit.kernels import dictsep as kn
+from sepkit.kernels.dictsep import tones as kn_tones
 
 S0 = 6 / math.pi
 LAM = 1024 / math.log(1024)
@@ -172,7 +173,7 @@ def test_best_match_finds_a_planted_tone():
 
 def test_gauss_row_recurrence():
     out = np.empty(40)
-    kn._gauss_row(17.3, 1.7, 3, 40, out)
+    kn_tones._gauss_row(17.3, 1.7, 3, 40, out)
     x = np.arange(3, 40)
     np.testing.assert_allclose(out[:37], np.exp(-((x - 17.3) ** 2) / (2 * 1.7**2)), rtol=1e-12)
 

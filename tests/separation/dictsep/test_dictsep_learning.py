@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sepkit.core.errors import SeparationError
-from sepkit.separation.dictsep.kernels import render_log
+from sepkit.kernels.dictsep import render_log
 from sepkit.separation.dictsep.learning import adam_b_step, random_dictionary, train_dictionaries
 from sepkit.separation.dictsep.synthetic import part_a_amplitudes, part_b_amplitudes
 
@@ -131,11 +131,11 @@ def test_energy_sampling_skips_silent_frames():
     "kwargs, match",
     [
         ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
-        ({"sampling": "loud"}, "sampling must be 'uniform' or 'energy', got 'loud'"),
+        ({"sampling": "loud"}, "sampling must be one of 'uniform', 'energy'; got 'loud'"),
         ({"runs": 100, "lifetime": 500}, r"runs must be at least lifetime \(500\).*got 100"),
         ({"num_dicts": 0}, "num_dicts must be an integer >= 1, got 0"),
-        ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
-        ({"seed": "x"}, "seed must be None, an int or a numpy.random.Generator, got 'x'"),
+        ({"lr": -1.0}, "lr must be a finite real number > 0.0, got -1.0"),
+        ({"seed": "x"}, "seed must be None, a nonnegative int or a numpy.random.Generator, got 'x'"),
     ],
 )
 def test_bad_input_raises(kwargs, match):

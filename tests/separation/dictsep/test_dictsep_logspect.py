@@ -14,7 +14,7 @@ from sepkit.separation.dictsep import (
     peak_sigma,
     synthetic_parts,
 )
-from sepkit.separation.dictsep.kernels import render_log
+from sepkit.kernels.dictsep import render_log
 from sepkit.separation.dictsep.logspect import pursue_peaks
 
 SR = 44100
@@ -114,12 +114,12 @@ def test_silent_frame_gives_zero_column():
     "mag, kwargs, match",
     [
         (np.ones(10), {}, r"shape \(H, n_frames\).*\(10,\)"),
-        (-np.ones((10, 2)), {}, "non-negative, got minimum -1.0"),
+        (-np.ones((10, 2)), {}, "nonnegative, got a minimum of -1.0"),
         (np.full((10, 2), np.nan), {}, "NaN"),
         (np.ones((10, 2), dtype=complex), {}, "np.abs"),
         (np.ones((10, 2)), {"fmin": 500.0, "fmax": 100.0}, "fmin=500.0, fmax=100.0"),
         (np.ones((10, 2)), {"beta": 1.5}, r"beta must be in \(0, 1\], got 1.5"),
-        (np.ones((10, 2)), {"max_peaks": 0}, "max_peaks must be an integer > 0, got 0"),
+        (np.ones((10, 2)), {"max_peaks": 0}, "max_peaks must be an integer >= 1, got 0"),
         (np.ones((10, 2)), {"floor": 1.0}, r"floor must be in \[0, 1\), got 1.0"),
     ],
 )
@@ -129,7 +129,7 @@ def test_bad_input_raises(mag, kwargs, match):
 
 
 def test_bad_sample_rate_raises():
-    with pytest.raises(SeparationError, match="sample_rate must be a finite number > 0, got 0"):
+    with pytest.raises(SeparationError, match="sample_rate must be a finite real number > 0.0, got 0"):
         log_spectrogram(np.ones((10, 2)), 0)
 
 

@@ -131,20 +131,20 @@ def test_linear_in_power_and_zero_input():
     [
         (np.ones(8), {}, r"shape \(H, n_frames\).*\(8,\)"),
         (np.ones((1, 3)), {}, r"H >= 2, got \(1, 3\)"),
-        (np.ones((8, 0)), {}, r"got \(8, 0\)"),
-        (np.ones((8, 2), dtype=complex), {}, "real, got dtype complex128"),
+        (np.ones((8, 0)), {}, r"got shape \(8, 0\)"),
+        (np.ones((8, 2), dtype=complex), {}, "real numbers, got dtype complex128"),
         (np.full((8, 2), np.nan), {}, "NaN or infinite"),
         (np.full((8, 2), np.inf), {}, "NaN or infinite"),
-        (-np.ones((8, 2)), {}, "non-negative, got minimum -1.0"),
-        (np.ones((8, 2)), {"sample_rate": 0.0}, "sample_rate must be a finite number > 0, got 0.0"),
+        (-np.ones((8, 2)), {}, "nonnegative, got a minimum of -1.0"),
+        (np.ones((8, 2)), {"sample_rate": 0.0}, "sample_rate must be a finite real number > 0.0, got 0.0"),
         (np.ones((8, 2)), {"sample_rate": float("nan")}, "sample_rate .* got nan"),
         (np.ones((8, 2)), {"sample_rate": True}, "sample_rate .* got True"),
-        (np.ones((8, 2)), {"n_bins": 0}, "n_bins must be an integer > 0, got 0"),
-        (np.ones((8, 2)), {"n_bins": 2.5}, "n_bins must be an integer > 0, got 2.5"),
-        (np.ones((8, 2)), {"fmin": -5.0}, "fmin must be a finite number > 0, got -5.0"),
-        (np.ones((8, 2)), {"fmax": 0}, "fmax must be a finite number > 0, got 0"),
+        (np.ones((8, 2)), {"n_bins": 0}, "n_bins must be an integer >= 1, got 0"),
+        (np.ones((8, 2)), {"n_bins": 2.5}, "n_bins must be an integer >= 1, got 2.5"),
+        (np.ones((8, 2)), {"fmin": -5.0}, "fmin must be a finite real number > 0.0, got -5.0"),
+        (np.ones((8, 2)), {"fmax": 0}, "fmax must be a finite real number > 0.0, got 0"),
         (np.ones((8, 2)), {"fmin": 300.0, "fmax": 300.0}, "fmin must be below fmax, got fmin=300.0, fmax=300.0"),
-        (np.ones((8, 2)), {"sigmas": 0.0}, "sigmas must be a finite number > 0, got 0.0"),
+        (np.ones((8, 2)), {"sigmas": 0.0}, "sigmas must be a finite real number > 0.0, got 0.0"),
     ],
 )
 def test_bad_input_raises(magnitude, kwargs, match):
@@ -160,7 +160,7 @@ def test_bad_input_raises(magnitude, kwargs, match):
         ({"n_bins": -1}, "n_bins .* got -1"),
         ({"fmin": 500.0, "fmax": 400.0}, "fmin must be below fmax, got fmin=500.0, fmax=400.0"),
         ({"sample_rate": -1.0}, "sample_rate .* got -1.0"),
-        ({"height": 0}, "height must be an integer > 0, got 0"),
+        ({"height": 0}, "height must be an integer >= 1, got 0"),
         ({"sigmas": float("inf")}, "sigmas .* got inf"),
     ],
 )
@@ -170,5 +170,5 @@ def test_mel_log_width_bad_input(kwargs, match):
 
 
 def test_smoothing_matrix_bad_height():
-    with pytest.raises(SeparationError, match="height must be >= 2, got 1"):
+    with pytest.raises(SeparationError, match="height must be an integer >= 2, got 1"):
         mel_smoothing_matrix(1, SR)

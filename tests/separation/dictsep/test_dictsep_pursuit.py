@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sepkit.core.errors import SeparationError
-from sepkit.separation.dictsep.kernels import render_log
+from sepkit.kernels.dictsep import render_log
 from sepkit.separation.dictsep.pursuit import build_templates, pursue_frames, pursue_tones
 from sepkit.separation.dictsep.synthetic import part_a_amplitudes, part_b_amplitudes
 
@@ -76,12 +76,12 @@ def test_pursue_frames_layout(dictionary):
     "Y, D, kwargs, match",
     [
         (np.ones(5), None, {}, r"shape \(M, n_frames\)"),
-        (-np.ones((64, 2)), None, {}, "non-negative"),
+        (-np.ones((64, 2)), None, {}, "nonnegative"),
         (np.ones((64, 2)), np.full((5, 2), 1.5), {}, r"\[0, 1\], got range \[1.5, 1.5\]"),
         (np.ones((64, 2)), np.zeros((5, 2)), {}, r"all-zero column: \[0, 1\]"),
         (np.ones((64, 2)), None, {"tone_num": 0}, "tone_num must be an integer >= 1, got 0"),
         (np.ones((64, 2)), None, {"beta": 2.0}, r"beta must be in \(0, 1\], got 2.0"),
-        (np.ones((64, 2)), None, {"q": -0.5}, "q must be a finite number > 0, got -0.5"),
+        (np.ones((64, 2)), None, {"q": -0.5}, "q must be a finite real number > 0.0, got -0.5"),
     ],
 )
 def test_bad_input_raises(Y, D, kwargs, match):

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from sepkit import AudioSignal
+from sepkit import AudioSignal, BinaryMask, SoftMask
 from sepkit.core.errors import SeparationError
 from sepkit.evaluation.bss_eval_gain import bss_eval_gain
 from sepkit.separation.dictsep import (DictSep, Dictionary, gaussian_istft, gaussian_stft, linear_spectra,
                                        ratio_masks, synthetic_parts)
-from sepkit.separation.dictsep.separator import max_tones
+from sepkit.separation.dictsep.models import max_tones
 from sepkit.separation.dictsep.synthetic import part_a_amplitudes, part_b_amplitudes
 
 SR = 44100
@@ -73,28 +73,53 @@ def test_ratio_masks_sum_to_one():
     models[10:20] *= 1e-30
     models[20:30] *= 1e-300
     models[3] = 0.0
+    models[4, :, 1:] = 0.0
     masks = ratio_masks(models)
-    total = models.sum(axis=-1)
-    np.testing.assert_allclose(masks.sum(axis=-1)[total > 0], 1.0, atol=1e-12)
-    assert np.all(masks[3] == 0) and np.all((masks >= 0) & (masks <= 1))
+    np.testing.assert_allclose(masks.sum(axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(masks[:3], models[:3] / models[:3].sum(axis=-1, keepdims=True), rtol=1e-12)
+    # the library's rule: where every model is zero, each of the S sources gets 1 / S
+    assert np.all(masks[3] == 1 / 3) and np.all(masks[4] == [1.0, 0.0, 0.0])
+    assert np.all((masks >= 0) & (masks <= 1))
 
 
-def test_masks_sum_to_one_where_model_nonzero(fitted):
-    masks = fitted.masks()
+def test_run_returns_the_masks_which_sum_to_one(fitted):
+    masks = fitted.result_masks
+    assert fitted.run() is fitted.result_masks  # a second run reuses the learned tones
+    assert len(masks) == 2 and all(isinstance(m, SoftMask) and m.shape == (6144, 130, 1) for m in masks)
     total = fitted.models.sum(axis=-1)
-    assert masks.shape == fitted.models.shape == (6144, 130, 2)
+    assert fitted.models.shape == (6144, 130, 2)
     assert np.any(total > 0) and np.any(total == 0)
-    np.testing.assert_allclose(masks.sum(axis=-1)[total > 0], 1.0, atol=1e-12)
-    assert np.all(masks[total == 0] == 0)
+    values = np.stack([m.mask[..., 0] for m in masks], axis=-1)
+    np.testing.assert_allclose(values.sum(axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(values[total > 0], (fitted.models / total[..., None])[total > 0], rtol=1e-12)
+    # where every model is zero (unmodelled energy) each source gets 1 / 2, as in the NMF family
+    assert np.all(values[total == 0] == 0.5)
+    assert fitted.stft_params is None
+    assert fitted.ones_mask().shape == fitted.zeros_mask().shape == (6144, 130, 1)
 
 
-def test_estimates_add_up_to_mixture_where_model_nonzero(fitted, short):
+def test_estimates_add_up_to_mixture(fitted, short):
     estimates = fitted.make_audio_signals()
     assert [e.label for e in estimates] == ["source_0", "source_1"]
     assert all(e.sample_rate == SR and e.audio_data.shape == (1, short[2].signal_length) for e in estimates)
     X = gaussian_stft(short[2].audio_data[0])
-    kept = gaussian_istft(X * (fitted.models.sum(axis=-1) > 0), short[2].signal_length)
-    np.testing.assert_allclose(sum(e.audio_data[0] for e in estimates), kept, atol=1e-10)
+    whole = gaussian_istft(X, short[2].signal_length)
+    np.testing.assert_allclose(sum(e.audio_data[0] for e in estimates), whole, atol=1e-10)
+
+
+def test_all_zero_models_share_the_mixture_equally(fitted, short):
+    # frames where every source's model is zero: each estimate is half the mixture there
+    sep = DictSep(short[2], 2, dictionary=fitted.dictionary, verbose=False)
+    sep.run()
+    sep.tones = {key: value.copy() for key, value in sep.tones.items()}
+    sep.tones["a"][20:110] = 0.0
+    masks = sep.run()  # the tones are kept: only the models and masks are drawn again
+    values = np.stack([m.mask[..., 0] for m in masks], axis=-1)
+    assert np.all(sep.models[:, 20:110] == 0) and np.all(values[:, 20:110] == 0.5)
+    whole = gaussian_istft(gaussian_stft(short[2].audio_data[0]), short[2].signal_length)
+    inner = slice(20 * 256 + 6144, 109 * 256 - 6144)  # samples reached only by frames 20 .. 109
+    for est in sep.make_audio_signals():
+        np.testing.assert_allclose(est.audio_data[0, inner], 0.5 * whole[inner], atol=1e-10)
 
 
 def test_learning_and_blind_seed_choice(fitted):
@@ -179,6 +204,34 @@ def test_mask_options(reused, other):
     # downmix's model magnitudes in both channels: the level per channel is off)
     assert results["ratio"] > 10.0 and results["wiener"] > results["ratio"]
     assert results[None] > 5.0
+
+
+def test_get_params_rebuilds_the_same_separator(fitted, tiny):
+    kwargs = dict(runs=40, lifetime=20, num_dicts=2, mode="fast", seed=5, verbose=False)
+    sep = DictSep(tiny[2], 2, **kwargs)
+    params = sep.get_params()
+    assert params["runs"] == 40 and params["seed"] == 5 and params["dictionary"] is None
+    assert params["mask_type"] is SoftMask and params["labels"] is None
+    first = sep()
+    again = DictSep(tiny[2], **params)()  # trains again from the same seed
+    reused = DictSep(tiny[2], **sep.get_params())  # after run(): the learned dictionary, no training
+    assert reused.get_params()["dictionary"] is sep.dictionary
+    for est in (again, reused()):
+        for a, b in zip(first, est):
+            np.testing.assert_array_equal(a.audio_data, b.audio_data)
+    assert "DictSep(num_sources=2" in repr(sep) and "mode='fast'" in repr(sep)
+
+
+def test_binary_masks(fitted, short):
+    sep = DictSep(short[2], 2, dictionary=fitted.dictionary, mask_type="binary", mask_threshold=0.6,
+                  verbose=False)
+    masks = sep.run()
+    ratios = np.stack([m.mask[..., 0] for m in fitted.result_masks], axis=-1)
+    assert all(isinstance(m, BinaryMask) for m in masks)
+    np.testing.assert_array_equal(np.stack([m.mask[..., 0] for m in masks], axis=-1), ratios > 0.6)
+    assert all(e.audio_data.shape == short[2].audio_data.shape for e in sep.make_audio_signals())
+    with pytest.raises(SeparationError, match="mask_type='binary' needs mask='ratio'"):
+        DictSep(short[2], 2, mask_type="binary", mask=None)
 
 
 def test_labels(fitted, tiny):
@@ -272,9 +325,11 @@ def test_too_many_sources_raises(short):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"mode": "quick"}, "mode must be 'faithful' or 'fast', got 'quick'"),
-        ({"spect_method": "cqt"}, "spect_method must be 'pursuit', 'mel' or None, got 'cqt'"),
-        ({"mask": "binary"}, "mask must be 'ratio', 'wiener' or None, got 'binary'"),
+        ({"mode": "quick"}, "mode must be one of 'faithful', 'fast'; got 'quick'"),
+        ({"spect_method": "cqt"}, "spect_method must be one of 'pursuit', 'mel', None; got 'cqt'"),
+        ({"mask": "binary"}, "mask must be one of 'ratio', 'wiener', None; got 'binary'"),
+        ({"mask_type": "fuzzy"}, "mask_type must be 'soft', 'binary'"),
+        ({"mask_threshold": 1.0}, r"mask_threshold must be a number in \(0, 1\)"),
         ({"runs": 100}, r"runs must be at least lifetime \(500\)"),
         ({"num_dicts": 0}, "num_dicts must be an integer >= 1, got 0"),
         ({"seed": -1}, "seed must be None, a nonnegative int"),
