@@ -35,7 +35,7 @@ import sepkit
 from sepkit.evaluation import si_sdr_matched
 from sepkit.separation.benchmark import MixAsEstimate
 from sepkit.separation.nmf import NMF
-from sepkit.separation.nmf.score import read_notes
+from sepkit.core.annotations import read_notes
 
 BUNDLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "chorales"
 

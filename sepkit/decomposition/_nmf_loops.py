@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from ..kernels import nmf as _k
+from ..kernels import nmf_kl as _kl
 from ._common import single_thread_blas, times_t
 from ._threads import KL_CHUNKSIZE, ThreadChooser
 
@@ -78,7 +79,7 @@ def iterate(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm
 
 
 def iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_norm, tol, floor):
-    """KL MU loop on the fused passes :func:`~sepkit.kernels.nmf.kl_numerator_w` / ``_h``.
+    """KL MU loop on the fused passes :func:`~sepkit.kernels.nmf_kl.kl_numerator_w` / ``_h``.
 
     Same updates, order and cost history as :func:`iterate` at beta = 1, without any
     F x N temporary: one pass over V per half-step, the cost of iteration i from the pass
@@ -100,7 +101,7 @@ def iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_n
         for it in range(n_iter):
             threads.begin()
             if not fix_W:
-                costs[it] = _k.kl_numerator_w(V, W, H, floor, num_W, True)
+                costs[it] = _kl.kl_numerator_w(V, W, H, floor, num_W, True)
                 if _converged(costs, it, tol):
                     n_done = it
                     break
@@ -108,7 +109,7 @@ def iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_n
                 if do_norm:
                     _k.normalize_columns(W, H, do_norm)
             if not fix_H:
-                c = _k.kl_numerator_h(V, W, H, floor, num_H, fix_W)
+                c = _kl.kl_numerator_h(V, W, H, floor, num_H, fix_W)
                 if fix_W:
                     costs[it] = c
                     if _converged(costs, it, tol):
@@ -117,7 +118,7 @@ def iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_n
                 _k.mu_step(H, num_H, W.sum(axis=0)[:, None], l1_H, l2_H, 1.0)
             threads.end()
         else:
-            costs[n_iter] = _k.kl_numerator_w(V, W, H, floor, num_W, True)
+            costs[n_iter] = _kl.kl_numerator_w(V, W, H, floor, num_W, True)
     finally:
         threads.restore()
         numba.set_parallel_chunksize(previous)

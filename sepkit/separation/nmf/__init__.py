@@ -5,7 +5,8 @@
   per-source templates) or score-informed (comb templates, note-gated activations);
 - :class:`NMFD`: convolutive NMF with 2-D templates (drums: one-shot templates, onsets);
 - :class:`SNPA`: separable NMF, templates are frames of the mixture;
-- helpers: :func:`read_drum_onsets`, :func:`onset_activations`.
+- helpers: :func:`onset_activations`; :func:`read_drum_onsets` (from
+  :mod:`sepkit.core.annotations`, re-exported); nussl's NMF mixin (:mod:`.mixin`).
 """
 
 from .base import ComponentSeparationBase

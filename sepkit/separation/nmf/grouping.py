@@ -28,11 +28,10 @@ and comparable between runs.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ...core import SeparationError
+from ...core.validation import check_int
 from .base import validate_groups
 
 __all__ = [
@@ -240,8 +239,7 @@ def group_components(W, H, num_sources, method="mfcc-kmeans", sample_rate=44100,
     if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0]:
         raise SeparationError(f"W (F, K) and H (K, N) do not match: shapes {W.shape} and {H.shape}")
     K = W.shape[1]
-    if isinstance(num_sources, bool) or not isinstance(num_sources, numbers.Integral) or num_sources < 1:
-        raise SeparationError(f"num_sources must be a positive int, got {num_sources!r}")
+    num_sources = check_int("num_sources", num_sources, 1, error=SeparationError)
     if num_sources > K:
         raise SeparationError(
             f"cannot group {K} components into {num_sources} sources: need n_components >= num_sources"

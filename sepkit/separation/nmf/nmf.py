@@ -95,6 +95,9 @@ class NMF(NMFMixin, ComponentSeparationBase):
         whose multiplicative updates keep the zeros, so templates stay harmonic and each
         pitch sounds only during its notes.
 
+    nussl's NMF mixin is available as class methods: :meth:`fit`, :meth:`transform` and
+    :meth:`inverse_transform` (:class:`~sepkit.separation.nmf.mixin.NMFMixin`).
+
     Parameters
     ----------
     input_audio_signal : AudioSignal
