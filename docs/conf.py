@@ -107,5 +107,56 @@ def _resolve_sepkit_reference(app, env, node, contnode):
     return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, name)
 
 
+# -- The methods table, generated from the registry ------------------------------------
+from docutils import nodes  # noqa: E402
+from docutils.parsers.rst import Directive  # noqa: E402
+from docutils.statemachine import StringList  # noqa: E402
+
+
+class SepkitMethods(Directive):
+    """``.. sepkit-methods::``: one row per registered separator (name, class, description, needs, page).
+
+    Each row links the method's page ``docs/<entry.page>.rst``; a registered separator
+    without its page is a broken link, which fails the build (``-W``).
+    """
+
+    def run(self):
+        from sepkit.separation.registry import entries
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 14 18 48 20", "",
+                 "   * - name", "     - separator", "     - what it does", "     - needs"]
+        for entry in entries():
+            oracle = " (oracle)" if entry.oracle and "oracle" not in entry.description else ""
+            lines += [
+                f"   * - ``{entry.name}``",
+                f"     - :class:`~sepkit.separation.{entry.cls.__name__}` (:doc:`/{entry.page}`)",
+                f"     - {entry.description}{oracle}",
+                f"     - {entry.needs_text().replace('*', '')}",
+            ]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source="sepkit registry"), self.content_offset, container)
+        return container.children
+
+
+class SepkitCli(Directive):
+    """``.. sepkit-cli:: COMMAND``: the ``--help`` text of ``sepkit COMMAND``, from the argument parser."""
+
+    required_arguments = 1
+
+    def run(self):
+        import os as _os
+
+        from sepkit.cli import build_parser
+
+        _os.environ["COLUMNS"] = "100"  # a stable width for argparse's wrapping
+        parser = build_parser()
+        command = self.arguments[0]
+        subparsers = next(a for a in parser._actions if a.dest == "command")
+        text = subparsers.choices[command].format_help()
+        return [nodes.literal_block(text, text, language="text")]
+
+
 def setup(app):
     app.connect("missing-reference", _resolve_sepkit_reference)
+    app.add_directive("sepkit-methods", SepkitMethods)
+    app.add_directive("sepkit-cli", SepkitCli)

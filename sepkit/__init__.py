@@ -28,7 +28,7 @@ from .core import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("core", "kernels", "decomposition", "separation", "evaluation", "datasets")
+_SUBMODULES = ("core", "kernels", "decomposition", "filtering", "separation", "evaluation", "datasets")
 
 __all__ = [
     "AudioSignal",

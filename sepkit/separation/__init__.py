@@ -1,12 +1,17 @@
 """Separators. Each takes a mixture :class:`~sepkit.AudioSignal` and returns one signal per source.
 
 >>> estimates = sepkit.separation.IdealMask(mix, sources)()
+
+Every separator is registered by name (:func:`available`, :func:`get_separator`); the
+command line, the evaluation presets and the demo are derived from the registry.
 """
 
 from .base import MaskSeparationBase, SeparationBase
 from .benchmark import HighLowPassFilter, IdealBinaryMask, IdealMask, IdealRatioMask, MixAsEstimate, WienerFilter
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
+from .registry import available, get_separator, register
+from . import _builtin  # noqa: F401  (registrations; moving next to the classes)
 
 __all__ = [
     "SeparationBase",
@@ -21,4 +26,7 @@ __all__ = [
     "NMFD",
     "SNPA",
     "DictSep",
+    "available",
+    "get_separator",
+    "register",
 ]

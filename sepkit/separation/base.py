@@ -149,7 +149,7 @@ def _short_repr(value) -> str:
     if isinstance(value, (list, tuple, dict)) and len(value) > 4:
         return f"<{type(value).__name__} of {len(value)}>"
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def validate_stft_params(stft_params, signal: AudioSignal) -> STFTParams:

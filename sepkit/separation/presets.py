@@ -1,5 +1,5 @@
 """Separation methods by name, with their parameters: what ``sepkit evaluate`` and the
-recipes run.
+recipes run, derived from the registry (:mod:`sepkit.separation.registry`).
 
 A :class:`Method` is a factory ``factory(mix, sources) -> separator`` plus the
 parameters written into every result file. Factories are module-level functions (or
@@ -9,13 +9,19 @@ parameters written into every result file. Factories are module-level functions 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .benchmark import HighLowPassFilter, IdealMask, MixAsEstimate, WienerFilter
-from .nmf import NMF, NMFD, SNPA
+import numpy as np
 
-__all__ = ["Method", "default_separators"]
+from ..core import SeparationError
+from .registry import Inputs, entries, get_separator
+
+__all__ = ["Method", "default_separators", "registry_method", "evaluation_inputs"]
+
+#: Needs that the harness can satisfy from a dataset item (see :func:`evaluation_inputs`).
+_EVALUABLE = {"num_sources", "references", "estimates", "multichannel"}
 
 
 @dataclass(frozen=True)
@@ -48,99 +54,116 @@ class Method:
         return self.factory(mix, sources)
 
 
-def _ideal_mask(mix, sources, **params):
-    return IdealMask(mix, sources, **params)
+def _notes_beside(mix, sources):
+    """Notes of the item's sources from ``notes.csv`` in the mixture's folder, or None."""
+    if not mix.path:
+        return None
+    path = os.path.join(os.path.dirname(os.fspath(mix.path)), "notes.csv")
+    if not os.path.isfile(path):
+        return None
+    from ..core.annotations import read_notes
+
+    return [note for note in read_notes(path) if note.stem in sources]
 
 
-class _Chain:
-    """Run ``first`` and refine its estimates with ``second(mix, estimates)``."""
+def evaluation_inputs(mix, sources, needs=("num_sources", "references"), seed=0) -> Inputs:
+    """What the harness gives a separator on one dataset item.
 
-    def __init__(self, first, second):
-        self.first, self.second = first, second
+    The number of sources and the true sources come from the item; ``estimates`` (for
+    post-filters such as the Wiener filter) are the ideal binary mask's estimates, so a
+    method that needs them is an oracle in an evaluation; ``score`` is read from a
+    ``notes.csv`` beside the mixture (the chorale layout), when there is one. Only the
+    inputs named in ``needs`` are computed.
 
-    def __call__(self):
-        return self.second(self.first())()
+    Parameters
+    ----------
+    mix : AudioSignal
+        The item's mixture.
+    sources : dict of str to AudioSignal
+        The item's true sources.
+    needs : sequence of str
+        The inputs to compute (keys of :data:`~sepkit.separation.registry.NEEDS`).
+    seed : int
+        Seed of stochastic separators.
+    """
+    inputs = Inputs(num_sources=len(sources), references=sources, seed=seed)
+    if "estimates" in needs:
+        from .benchmark import IdealMask
+
+        inputs.estimates = IdealMask(mix, sources, approach="ibm")()
+    if "score" in needs:
+        inputs.score = _notes_beside(mix, sources)
+    return inputs
 
 
-def _wiener_on_ideal_mask(mix, sources, approach="ibm", iterations=1):
-    return _Chain(IdealMask(mix, sources, approach=approach), lambda est: WienerFilter(mix, est, iterations=iterations))
+def _build(name, mix, sources, **params):
+    entry = get_separator(name)
+    return entry.build(mix, evaluation_inputs(mix, sources, entry.flat_needs), **params)
 
 
-def _mix_as_estimate(mix, sources):
-    return MixAsEstimate(mix, num_sources=len(sources))
+def _jsonable(value):
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
 
 
-def _high_low_pass(mix, sources, cutoff_hz=150.0):
-    return HighLowPassFilter(mix, cutoff_hz=cutoff_hz)
+def registry_method(name: str, **params) -> Method:
+    """The harness method of a registered separator, with optional parameter overrides.
 
+    Parameters
+    ----------
+    name : str
+        A name of :func:`sepkit.separation.available`.
+    **params
+        Parameters overriding the entry's defaults.
 
-def _blind_nmf(mix, sources, **params):
-    return NMF(mix, len(sources), **params)
-
-
-def _snpa(mix, sources, **params):
-    return SNPA(mix, len(sources), **params)
-
-
-def _blind_nmfd(mix, sources, **params):
-    return NMFD(mix, num_components=len(sources), **params)
+    Returns
+    -------
+    Method
+        Its factory builds the separator with :func:`evaluation_inputs` (seed 0).
+    """
+    entry = get_separator(name)
+    unmet = [n for n in entry.needs if not set(n if isinstance(n, tuple) else (n,)) & (_EVALUABLE | {"score"})]
+    if unmet:
+        raise SeparationError(f"{name} needs {entry.needs_text()}, which a dataset item cannot give")
+    unknown = sorted(set(params) - set(entry.cls._param_names()))
+    if unknown:
+        raise SeparationError(f"{name} ({entry.cls.__name__}) has no parameter {', '.join(map(repr, unknown))}")
+    values = {"class": entry.cls.__name__, **entry.parameters(), **params}
+    if "seed" in entry.cls._param_names():
+        values["seed"] = 0
+    if "estimates" in entry.flat_needs:
+        values["estimates"] = {"class": "IdealMask", "approach": "ibm"}
+    oracle = entry.oracle or "estimates" in entry.flat_needs
+    description = entry.description + (" (on the IBM estimates: oracle)" if "estimates" in entry.flat_needs else "")
+    return Method(functools.partial(_build, name, **params), _jsonable(values), description, oracle=oracle)
 
 
 def default_separators() -> dict[str, Method]:
-    """Every separator of :mod:`sepkit.separation` with standard parameters.
+    """Every registered separator that a dataset item can feed, with its registered defaults.
 
     Returns
     -------
     dict of str to Method
-        ``'ibm'``, ``'irm-msa'``, ``'irm-psa'`` (:class:`~sepkit.separation.IdealMask`,
-        oracle), ``'wiener-ibm'`` (one multichannel Wiener EM iteration refining the
-        IBM, oracle), the blind ``'nmf'`` (KL-NMF, 8 components per source, MFCC +
-        k-means grouping), ``'snpa'`` (separable NMF + 100 KL-NMF iterations) and
-        ``'nmfd'`` (one NMFD component per source, for drums), ``'mix-as-estimate'`` and
-        ``'high-low-pass'`` (150 Hz), the lower baselines. Blind methods get the number of
-        sources from the item and seed 0; their estimates are matched to the references by
-        the metrics. The names are those of ``sepkit separate --method``.
+        One method per registry entry whose needs a dataset item satisfies (the number of
+        sources, the true sources, estimates from the ideal binary mask) and that is not
+        marked slow (``evaluate=False``, e.g. DictSep, which can still be run by name).
+        Blind methods get the number of sources from the item and seed 0; their estimates are
+        matched to the references by the metrics. The names are those of
+        ``sepkit separate --method``.
     """
     methods = {}
-    for approach, text in (
-        ("ibm", "ideal binary mask (oracle)"),
-        ("irm-msa", "ideal ratio mask, magnitude approximation (oracle)"),
-        ("irm-psa", "ideal ratio mask, phase-sensitive, truncated (oracle)"),
-    ):
-        methods[approach] = Method(
-            functools.partial(_ideal_mask, approach=approach),
-            {"class": "IdealMask", "approach": approach},
-            text,
-            oracle=True,
-        )
-    methods["wiener-ibm"] = Method(
-        functools.partial(_wiener_on_ideal_mask, approach="ibm", iterations=1),
-        {"class": "WienerFilter", "iterations": 1, "estimates": {"class": "IdealMask", "approach": "ibm"}},
-        "multichannel Wiener filter, 1 EM iteration, refining the ideal binary mask (oracle)",
-        oracle=True,
-    )
-    methods["nmf"] = Method(
-        functools.partial(_blind_nmf, seed=0),
-        {"class": "NMF", "beta": 1.0, "n_iter": 200, "components_per_source": 8, "grouping": "mfcc-kmeans",
-         "seed": 0},
-        "blind KL-NMF, 8 components per source grouped by MFCC + k-means",
-    )
-    methods["snpa"] = Method(
-        functools.partial(_snpa, refine_iter=100, seed=0),
-        {"class": "SNPA", "variant": "snpa", "refine_iter": 100, "components_per_source": 8, "seed": 0},
-        "separable NMF (mixture frames as templates) refined by 100 KL-NMF iterations",
-    )
-    methods["nmfd"] = Method(
-        functools.partial(_blind_nmfd, seed=0),
-        {"class": "NMFD", "n_iter": 30, "num_template_frames": 8, "components_per_source": 1, "seed": 0},
-        "blind NMFD, one convolutive component per source (drum-like material)",
-    )
-    methods["mix-as-estimate"] = Method(
-        _mix_as_estimate, {"class": "MixAsEstimate"}, "every estimate is the mixture, once per source (lower baseline)"
-    )
-    methods["high-low-pass"] = Method(
-        functools.partial(_high_low_pass, cutoff_hz=150.0),
-        {"class": "HighLowPassFilter", "cutoff_hz": 150.0},
-        "split the spectrum at 150 Hz into 2 estimates (lower baseline)",
-    )
+    for entry in entries():
+        if not entry.evaluate:
+            continue
+        if all(set(n if isinstance(n, tuple) else (n,)) & _EVALUABLE for n in entry.needs):
+            methods[entry.name] = registry_method(entry.name)
     return methods
