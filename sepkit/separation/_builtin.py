@@ -1,53 +1,8 @@
 """TEMPORARY: registrations, to be moved next to each class."""
 
-from .benchmark import HighLowPassFilter, IdealMask, MixAsEstimate
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
 from .registry import DemoRow, register
-from .wiener import WienerFilter
-
-_IDEAL = {
-    "ibm": "ideal binary mask (oracle)",
-    "irm-msa": "ideal ratio mask, magnitude approximation (oracle)",
-    "irm-psa": "ideal ratio mask, phase-sensitive, truncated (oracle)",
-}
-_IDEAL_DEMO = {
-    "ibm": (DemoRow("chorale", "IdealMask ibm", order=0), DemoRow("stereo", "IdealMask ibm", order=0)),
-    "irm-msa": (
-        DemoRow("chorale", "IdealMask irm-msa", order=1),
-        DemoRow("chorale", "IdealMask irm-msa power=2", {"power": 2}, order=2),
-        DemoRow("chorale", "IdealMask irm-msa binary", {"mask_type": "binary"}, order=3),
-    ),
-    "irm-psa": (
-        DemoRow("chorale", "IdealMask irm-psa", order=4),
-        DemoRow("chorale", "IdealMask irm-psa nussl", {"normalize": "sources"}, order=5),
-    ),
-}
-for _approach, _text in _IDEAL.items():
-    register(_approach, IdealMask, _text, needs=("references",), oracle=True, defaults={"approach": _approach},
-             argument_names={"references": "sources"}, demo=_IDEAL_DEMO[_approach])
-
-register(
-    "wiener", WienerFilter, "multichannel Wiener filter (1 EM iteration) refining --estimates",
-    needs=("estimates",), defaults={"iterations": 1},
-    demo=(
-        DemoRow("chorale", "WienerFilter on ibm", order=6),
-        DemoRow("stereo", "WienerFilter on ibm, 1 EM it.", order=1),
-        DemoRow("stereo", "WienerFilter on ibm, 3 EM it.", {"iterations": 3}, order=2),
-    ),
-)
-register(
-    "mix-as-estimate", MixAsEstimate, "every estimate is the mixture, once per source (lower baseline)",
-    needs=("num_sources",),
-    demo=(DemoRow("chorale", "MixAsEstimate", order=90), DemoRow("duet", "MixAsEstimate", order=90),
-          DemoRow("drums", "MixAsEstimate", order=90)),
-)
-register(
-    "high-low-pass", HighLowPassFilter, "split the spectrum at cutoff_hz into low and high (lower baseline)",
-    defaults={"cutoff_hz": 150.0},
-    demo=(DemoRow("chorale", "HighLowPassFilter 150 Hz", blind=True, order=91),),
-)
-
 
 register(
     "nmf", NMF, "blind KL-NMF, 8 components per source grouped by MFCC + k-means",

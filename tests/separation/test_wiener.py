@@ -13,7 +13,7 @@ import sepkit
 from sepkit import AudioSignal, SeparationError, STFTParams
 from sepkit.kernels import wiener as kernels
 from sepkit.separation import IdealMask, WienerFilter
-from sepkit.separation.wiener import reduce_interferences, residual_model
+from sepkit.separation.benchmark.wiener_filter import reduce_interferences, residual_model
 
 norbert = pytest.importorskip("norbert")
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import filtering
-from ..core import AudioSignal, SeparationError
-from ..core.stft import num_frames
-from ..core.validation import check_array, check_bool, check_int, check_nonneg, check_positive, check_probability
-from .base import SeparationBase, signals_from_stfts, validate_labels, validate_sources, validate_stft_params
+from ... import filtering
+from ...core import AudioSignal, SeparationError
+from ...core.stft import num_frames
+from ...core.validation import check_array, check_bool, check_int, check_nonneg, check_positive, check_probability
+from ..base import SeparationBase, signals_from_stfts, validate_labels, validate_sources, validate_stft_params
+from ..registry import DemoRow, register
 
 __all__ = ["WienerFilter", "residual_model", "reduce_interferences", "INTERFERENCE_SMOOTHING"]
 
@@ -353,7 +354,7 @@ class WienerFilter(SeparationBase):
         """New C-contiguous float64 stack ``|S_j| ** power``, (F, T, {1, C}, J)."""
         import numba
 
-        from ..kernels.wiener import stack_models
+        from ...kernels.wiener import stack_models
 
         n_freq, n_frames, n_channels = self.stft_shape
         if self._signals is not None:
@@ -437,3 +438,14 @@ class WienerFilter(SeparationBase):
         """
         self._check_run()
         return signals_from_stfts(self.audio_signal, self.result_stfts, self.stft_params, self.source_labels)
+
+
+register(
+    "wiener", WienerFilter, "multichannel Wiener filter (1 EM iteration) refining --estimates",
+    needs=("estimates",), defaults={"iterations": 1},
+    demo=(
+        DemoRow("chorale", "WienerFilter on ibm", order=6),
+        DemoRow("stereo", "WienerFilter on ibm, 1 EM it.", order=1),
+        DemoRow("stereo", "WienerFilter on ibm, 3 EM it.", {"iterations": 3}, order=2),
+    ),
+)
