@@ -1,0 +1,5 @@
+"""Primitive separators: foreground/background by repetition (REPET, REPET-SIM, 2DFT), and more."""
+
+from .repet import Repet
+from .repet_sim import RepetSim
+from .ft2d import FT2D
