@@ -1,8 +1,8 @@
 """Benchmark separators: oracle masks (upper bounds), the Wiener post-filter, trivial baselines (lower bounds)."""
 
 # Import order is registration order (the order of `sepkit separate --help`): oracles first.
-from .ideal_mask import NUSSL_EPS, IdealBinaryMask, IdealMask, IdealRatioMask  # isort: skip
-from .wiener_filter import WienerFilter, reduce_interferences, residual_model  # isort: skip
+from .ideal_mask import IdealBinaryMask, IdealMask, IdealRatioMask  # isort: skip
+from .wiener_filter import WienerFilter  # isort: skip
 from .baselines import HighLowPassFilter, MixAsEstimate  # isort: skip
 
 __all__ = ["IdealMask", "IdealBinaryMask", "IdealRatioMask", "WienerFilter", "MixAsEstimate", "HighLowPassFilter"]

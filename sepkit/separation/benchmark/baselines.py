@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core import AudioSignal, SeparationError
-from ...core.validation import check_int, check_real, is_real
+from ...core.validation import check_int, check_real
 from ..base import MaskSeparationBase, SeparationBase, validate_labels
 from ..registry import DemoRow, register
 

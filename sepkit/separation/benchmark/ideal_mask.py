@@ -8,9 +8,9 @@ import math
 import numpy as np
 
 from ...core import AudioSignal, SeparationError, SoftMask
-from ...core.validation import check_bool, check_choice, check_int, check_real, is_real
+from ...core.validation import check_bool, check_choice, check_real, is_real
 from ...kernels import masks as masks_kernels
-from ..base import MaskSeparationBase, validate_labels, validate_sources
+from ..base import MaskSeparationBase, validate_sources
 from ..registry import DemoRow, register
 
 __all__ = ["IdealMask", "IdealBinaryMask", "IdealRatioMask", "NUSSL_EPS"]

@@ -14,6 +14,7 @@ from .base import ComponentSeparationBase, grouped_models, side_by_side_magnitud
 from .grouping import GROUPINGS, group_components
 from .mixin import NMFMixin
 from .score import comb_templates, gated_activations
+from ..registry import DemoRow, register
 
 __all__ = ["NMF", "shift_templates"]
 
@@ -551,3 +552,19 @@ class NMF(NMFMixin, ComponentSeparationBase):
         models = grouped_models(W, H, groups, n_models)
         self.set_source_models(models, n_residual=n_models - self.num_sources)
         return self.result_masks
+
+
+register(
+    "nmf", NMF, "blind KL-NMF, 8 components per source grouped by MFCC + k-means",
+    needs=("num_sources",), quick={"n_components": 4, "n_iter": 2},
+    demo=(
+        DemoRow("duet", "NMF blind (16 comp., MFCC)", {"n_iter": 100}, blind=True, order=20),
+        DemoRow("drums", "NMF blind (24 comp., centroid)", {"grouping": "centroid"}, blind=True, order=20),
+    ),
+)
+register(
+    "nmf-score", NMF, "score-informed NMF: comb templates and note gates from a notes CSV",
+    needs=("score",), quick={"n_iter": 2},
+    demo=(DemoRow("chorale", "NMF score-informed", {"n_iter": 100}, order=10),
+          DemoRow("duet", "NMF score-informed", {"n_iter": 100}, order=0)),
+)

@@ -34,6 +34,7 @@ from ..base import validate_stft_params
 from ._nmfd_args import onset_H, parse_activations, parse_templates, resolve_components
 from .base import ComponentSeparationBase, validate_beta
 from .score import comb_templates
+from ..registry import DemoRow, register
 
 __all__ = ["NMFD"]
 
@@ -468,3 +469,27 @@ class NMFD(ComponentSeparationBase):
             template = combs[:, j : j + 1] * weights[None, :]
             out[name] = template / template.sum()
         return out
+
+
+def _nmfd_arguments(mix, inputs):
+    """NMFD: templates learned from one-shot ``samples`` (else blind, one component per source)."""
+    kwargs = {"seed": inputs.seed, "activations": inputs.onsets}
+    if inputs.samples is not None:
+        kwargs["templates"] = NMFD.templates_from_samples(inputs.samples, stft_params=mix.stft_params,
+                                                          seed=inputs.seed)
+    else:
+        kwargs["n_components"] = inputs.num_sources
+    return kwargs
+
+
+register(
+    "nmfd", NMFD,
+    "NMFD, one component per drum: templates from --samples, activations from --onsets "
+    "(both optional; blind with --num-sources)",
+    needs=(("samples", "num_sources"),), arguments=_nmfd_arguments, quick={"n_iter": 2},
+    demo=(
+        DemoRow("drums", "NMFD one-shot templates + onsets", use=("samples", "onsets"), order=0),
+        DemoRow("drums", "NMFD one-shot templates", use=("samples",), order=1),
+        DemoRow("drums", "NMFD blind (3 components)", use=("num_sources",), blind=True, order=2),
+    ),
+)

@@ -10,6 +10,7 @@ from ...decomposition import separable_init
 from ...kernels.nmf import beta_divergence
 from .grouping import group_components
 from .nmf import NMF
+from ..registry import DemoRow, register
 
 __all__ = ["SNPA", "VARIANTS"]
 
@@ -135,3 +136,11 @@ class SNPA(NMF):
             self.stacked_W = W
             W = W[:F] + W[F:]
         return W, H, costs, groups
+
+
+register(
+    "snpa", SNPA, "separable NMF (mixture frames as templates) + 100 KL-NMF iterations",
+    needs=("num_sources",), defaults={"n_iter": 100},
+    quick={"n_components": 4, "n_iter": 2},
+    demo=(DemoRow("duet", "SNPA + 100 NMF it.", blind=True, order=30),),
+)
