@@ -39,6 +39,14 @@ SCENES = {
         "\nDrums: the bundled 'Funky' loop (kick + snare + hi-hat). NMFD templates are learned from\n"
         "5 one-shots per drum (included in the time). SI-SDR in dB:\n"
     ),
+    "loop": (
+        "\nForeground/background: 2.5 s of two chorale voices looped 4 times (a repeating\n"
+        "accompaniment) under a violin melody that does not repeat (10 s, mono). SI-SDR in dB:\n"
+    ),
+    "drums_voice": (
+        "\nHarmonic/percussive: the drum loop played twice under a clarinet voice (9.9 s, mono).\n"
+        "SI-SDR in dB:\n"
+    ),
 }
 
 
@@ -56,9 +64,12 @@ def _fresh(signal: AudioSignal) -> AudioSignal:
 
 def _scene(scene: str, seconds=None):
     """``(mix, sources, inputs)`` of a scene, cut to ``seconds`` when given."""
-    from .datasets import load_drum_example, load_example, load_example_notes
+    from .datasets import load_drum_example, load_example, load_example_notes, load_foreground_background_example
 
-    if scene == "drums":
+    if scene in ("loop", "drums_voice"):
+        mix, sources = load_foreground_background_example("loop" if scene == "loop" else "drums")
+        inputs = Inputs(num_sources=len(sources))
+    elif scene == "drums":
         mix, sources, onsets, samples = load_drum_example()
         if seconds is not None:
             onsets = {k: t[t < seconds - 0.1] for k, t in onsets.items()}
