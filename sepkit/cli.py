@@ -8,8 +8,6 @@ import re
 import sys
 import time
 
-import numpy as np
-
 __all__ = ["main", "build_parser"]
 
 def _method_help() -> str:
