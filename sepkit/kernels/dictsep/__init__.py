@@ -4,8 +4,7 @@
   the loss of a frame and its gradients with respect to the tone parameters and the
   dictionary;
 - :mod:`~sepkit.kernels.dictsep.peaks`: the candidate selectors (local maxima, matched
-  filter, matched filter by FFT);
-- :mod:`~sepkit.kernels.dictsep.fft`: the hand-written radix-2 FFT of the matched filter;
+  filter, matched filter by FFT: numpy's FFT inside numba, which needs rocket-fft);
 - :mod:`~sepkit.kernels.dictsep.lm`: the bounded Levenberg-Marquardt refit of harmonic tones;
 - :mod:`~sepkit.kernels.dictsep.lm_peaks`: the local Levenberg-Marquardt refit of Gaussian peaks;
 - :mod:`~sepkit.kernels.dictsep.logspect`: the peak pursuit of a linear frame and the
@@ -20,7 +19,6 @@ frames or dictionaries (``*_into``, ``train_many``, ``linear_frames``, ``frame_l
 run in parallel.
 """
 
-from .fft import fft_inplace, fft_twiddles
 from .learning import adam_b_step, train_many, train_one
 from .lm import fit_tones
 from .lm_peaks import fit_peaks_local
@@ -43,8 +41,6 @@ __all__ = [
     "local_maxima",
     "matched_filter",
     "best_match",
-    "fft_twiddles",
-    "fft_inplace",
     "template_spectra",
     "best_match_fft",
     "fit_tones",

@@ -12,7 +12,6 @@ import math
 import numba
 import numpy as np
 
-from .fft import fft_twiddles
 from .peaks import template_spectra
 from .pursuit import pursue_frame, render_templates
 from .tones import grad_dict_log
@@ -88,14 +87,13 @@ def train_one(Y, D, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, to
     renewal = 0
     loss_sum = 0.0
     use_fft = (m_len & (m_len - 1)) == 0 and m_len >= 2
-    tw = fft_twiddles(2 * m_len if use_fft else 2)
     for step in range(1, frames.shape[0] + 1):
         templates = render_templates(D, m_len, lam, s0, q)
-        spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)
+        spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))
         grad[:, :] = 0.0
         for j in range(frames.shape[1]):  # a mini-batch: one set of templates, summed gradients
             y[:] = Y[:, frames[step - 1, j]]  # a C-ordered copy (a strided view would slow every kernel)
-            a, mu, sig, b, cls = pursue_frame(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num,
+            a, mu, sig, b, cls = pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num,
                                          max_iter, beta, p, q, fit_iter, ftol, gtol)
             for k in range(a.shape[0]):
                 amps[cls[k]] += a[k]

@@ -13,7 +13,6 @@ import math
 import numba
 import numpy as np
 
-from .fft import fft_twiddles
 from .lm import fit_tones
 from .peaks import best_match, best_match_fft, template_spectra
 from .tones import render_log
@@ -112,20 +111,18 @@ def pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_i
         Instrument of each tone.
     """
     use_fft = templates.shape[0] == 2 * y.shape[0] and (y.shape[0] & (y.shape[0] - 1)) == 0 and y.shape[0] >= 2
-    tw = fft_twiddles(templates.shape[0] if use_fft else 2)
-    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)
-    return pursue_frame(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num, max_iter, beta, p, q,
+    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))
+    return pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, max_iter, beta, p, q,
                    fit_iter, ftol, gtol)
 
 
 @numba.njit(cache=True)
-def pursue_frame(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num, max_iter, beta, p, q, fit_iter,
+def pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, max_iter, beta, p, q, fit_iter,
                  ftol, gtol):
     """:func:`pursue_tones` with the templates' FFTs given (computed once per dictionary).
 
     ``use_fft`` selects :func:`~sepkit.kernels.dictsep.peaks.best_match_fft` with
-    ``spectra``, ``norms2`` (:func:`~sepkit.kernels.dictsep.peaks.template_spectra`) and the
-    twiddles ``tw``; else the direct :func:`~sepkit.kernels.dictsep.peaks.best_match` on
+    ``spectra``, ``norms2`` (:func:`~sepkit.kernels.dictsep.peaks.template_spectra`); else the direct :func:`~sepkit.kernels.dictsep.peaks.best_match` on
     ``templates``. Other arguments and the result as :func:`pursue_tones`.
     """
     m = y.shape[0]
@@ -148,7 +145,7 @@ def pursue_frame(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_nu
     sig_hi = 1.5 * s0
     for it in range(max_iter):
         if use_fft:
-            k, i, c = best_match_fft(r, spectra, norms2, tw)
+            k, i, c = best_match_fft(r, spectra, norms2)
         else:
             k, i, c = best_match(r, templates)
         if not c > 0.0:
@@ -209,12 +206,11 @@ def pursue_frames_into(Y, D, templates, lam, s0, tone_num, max_iter, beta, p, q,
     """
     m = Y.shape[0]
     use_fft = templates.shape[0] == 2 * m and (m & (m - 1)) == 0 and m >= 2
-    tw = fft_twiddles(2 * m if use_fft else 2)
-    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)), tw)  # once, not per frame
+    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))  # once, not per frame
     for t in numba.prange(Y.shape[1]):
         y = np.empty(m)  # a C-ordered copy of the frame
         y[:] = Y[:, t]
-        a, mu, sig, b, cls = pursue_frame(y, D, templates, use_fft, spectra, norms2, tw, lam, s0, tone_num,
+        a, mu, sig, b, cls = pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num,
                                           max_iter, beta, p, q, fit_iter, ftol, gtol)
         for j in range(a.shape[0]):
             A[t, j] = a[j]

@@ -13,7 +13,8 @@ D. dictionary pursuit of every log frame
    instrument drawn on the linear axis (:func:`~sepkit.separation.dictsep.models.linear_spectra`);
 E, F. ratio masks of the instruments' linear spectra (:attr:`DictSep.result_masks`) applied
    to the mixture STFT through the :meth:`DictSep.apply_mask` hook (or the raw model spectra
-   with the mixture phase, or a Wiener post-filter) and the least-squares inverse STFT
+   with the mixture phase, or :func:`sepkit.filtering.wiener` on the same STFT) and the
+   least-squares inverse STFT
    (:func:`~sepkit.separation.dictsep.frontend.gaussian_istft`).
 """
 
@@ -30,7 +31,8 @@ from ...core.errors import SeparationError
 from ...core.validation import check_bool, check_choice, check_int, check_seed, default_rng
 from ..base import MaskSeparationBase, validate_labels
 from .dictionary import SPECT_METHODS, Dictionary
-from .frontend import HOP, SIGMAS, SPECT_HEIGHT, OverlapAdd, num_frames, stft_blocks
+from ...filtering import wiener
+from .frontend import HOP, SIGMAS, SPECT_HEIGHT, OverlapAdd, gaussian_istft, gaussian_stft, num_frames, stft_blocks
 from .learning import _train_streams
 from .logspect import FMAX, FMIN, LOG_BINS, log_axis_lambda, log_spectrogram
 from .logspect_mel import MEL_FMIN, log_spectrogram_mel, mel_log_width
@@ -127,8 +129,9 @@ class DictSep(MaskSeparationBase):
     mask : {'ratio', 'wiener', None}
         How the estimates are made from the models. ``'ratio'`` (the original's default):
         the masks :attr:`result_masks` applied to the mixture by the base. ``'wiener'``:
-        the ratio-masked estimates refined by :class:`~sepkit.separation.WienerFilter`
-        (power models, one EM iteration, sepkit's default STFT). ``None``: the model
+        the ratio-masked estimates refined by :func:`sepkit.filtering.wiener` directly on
+        DictSep's STFT (their powers as models, one EM iteration of the multichannel
+        Wiener filter; no detour through audio and another STFT). ``None``: the model
         magnitudes ``S_i`` with the mixture phase (Musisep's ``mask=False``). In every case
         :meth:`run` returns the ratio masks.
 
@@ -548,16 +551,31 @@ class DictSep(MaskSeparationBase):
                 for acc, label in zip(outputs, self.source_labels)]
 
     def _wiener_estimates(self) -> list[AudioSignal]:
-        """``mask='wiener'``: the ratio-masked estimates refined by one EM iteration of WienerFilter."""
-        from ..wiener import WienerFilter
+        """``mask='wiener'``: :func:`sepkit.filtering.wiener` on DictSep's own STFT (one EM iteration).
 
-        return WienerFilter(self.audio_signal, super().make_audio_signals(), iterations=1, alpha=2)()
+        The models are the powers of the ratio-masked estimates, ``v_i = (m_i |X|)^2`` per
+        channel (``m_i`` the masks of :attr:`result_masks`), so the EM starts from the power
+        Wiener mask and shares unmodelled bins equally; the refined STFTs are inverted by
+        :func:`~sepkit.separation.dictsep.frontend.gaussian_istft`.
+        """
+        s = self.settings
+        audio = self.audio_signal.audio_data
+        X = gaussian_stft(audio, s["height"], s["hop"], s["sigmas"])  # (H, T, C)
+        power = X.real**2 + X.imag**2
+        v = np.stack([power * np.square(mask.mask) for mask in self.result_masks], axis=-1)
+        del power
+        y = wiener(np.swapaxes(v, 0, 1), np.swapaxes(X, 0, 1), iterations=1)  # (T, H, C, I), frames first
+        del v, X
+        return [AudioSignal(gaussian_istft(np.swapaxes(y[..., i], 0, 1), audio.shape[1], s["hop"], s["sigmas"]),
+                            sample_rate=self.sample_rate, label=label)
+                for i, label in enumerate(self.source_labels)]
 
     def make_audio_signals(self) -> list[AudioSignal]:
         """Resynthesise the sources: the base applies :attr:`result_masks` (``mask='ratio'``).
 
         With ``mask=None`` the model magnitudes get the mixture phase; with ``mask='wiener'``
-        the ratio-masked estimates are refined by a Wiener post-filter.
+        the ratio-masked estimates are refined by :func:`sepkit.filtering.wiener` on DictSep's
+        own STFT.
 
         Returns
         -------

@@ -91,7 +91,8 @@ def test_run_returns_the_masks_which_sum_to_one(fitted):
     assert np.any(total > 0) and np.any(total == 0)
     values = np.stack([m.mask[..., 0] for m in masks], axis=-1)
     np.testing.assert_allclose(values.sum(axis=-1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(values[total > 0], (fitted.models / total[..., None])[total > 0], rtol=1e-12)
+    modelled = total > 0
+    np.testing.assert_allclose(values[modelled], fitted.models[modelled] / total[modelled][:, None], rtol=1e-12)
     # where every model is zero (unmodelled energy) each source gets 1 / 2, as in the NMF family
     assert np.all(values[total == 0] == 0.5)
     assert fitted.stft_params is None
