@@ -8,20 +8,24 @@
 #
 # nussl 1.1.9 needs numpy < 1.24 and scipy < 1.13; one of its dependencies
 # (sox) builds only with the Debian package libsox-dev, and prints a harmless
-# "SoX could not be found" on import.
+# "SoX could not be found" on import; another (stempeg, through museval) refuses to
+# import without the ffmpeg and ffprobe programs (Debian package ffmpeg).
 set -euo pipefail
 
 V="${NUSSL_VENV:-$HOME/.cache/sepkit-nussl-venv}"
 PY="${PYTHON:-python3}"
 
-if ! dpkg -s libsox-dev >/dev/null 2>&1; then
+missing=()
+dpkg -s libsox-dev >/dev/null 2>&1 || missing+=(libsox-dev)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         SUDO=""
         [ "$(id -u)" -ne 0 ] && SUDO="sudo"
         $SUDO apt-get update
-        $SUDO apt-get install -y libsox-dev
+        $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
     else
-        echo "nussl_env.sh: libsox-dev is needed (Debian package); install it first" >&2
+        echo "nussl_env.sh: Debian packages needed: ${missing[*]}; install them first" >&2
         exit 1
     fi
 fi
@@ -29,7 +33,7 @@ fi
 if [ ! -x "$V/bin/python" ]; then
     "$PY" -m venv "$V"
 fi
-"$V/bin/pip" install torch
+"$V/bin/pip" install "${NUSSL_TORCH:-torch}"   # e.g. NUSSL_TORCH=torch==2.13.0 for the CPU wheel
 "$V/bin/pip" install "numpy<1.24" "scipy<1.13" nussl==1.1.9 pandas scikit-learn \
     matplotlib contourpy zarr numcodecs
 "$V/bin/python" - <<'PYEOF'
