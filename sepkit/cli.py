@@ -33,7 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sepkit {sepkit.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add = commands.add_parser
+
+    def add_parser(*args, **kwargs):  # every command also takes --debug
+        sub = _add(*args, **kwargs)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show the Python traceback of an error")
+        return sub
+
+    commands.add_parser = add_parser
 
     demo = commands.add_parser(
         "demo",
@@ -158,8 +168,23 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
+def _output_folder(folder: str, flag: str = "--out") -> str:
+    """Create ``folder`` if needed and check that it can be written, else one clear error."""
+    from .core import SepkitError
+
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise SepkitError(f"{flag} {folder}: exists and is not a folder")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise SepkitError(f"{flag} {folder}: cannot create the folder ({err.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SepkitError(f"{flag} {folder}: the folder is not writable")
+    return folder
+
+
 def _write_all(signals, folder: str) -> list[str]:
-    os.makedirs(folder, exist_ok=True)
+    _output_folder(folder)
     paths = []
     for j, signal in enumerate(signals):
         path = os.path.join(folder, f"{_slug(signal.label or f'source_{j}')}.wav")
@@ -186,8 +211,10 @@ def _samples(folder):
 
     if not folder:
         return None
+    if not os.path.exists(folder):
+        raise SepkitError(f"--samples {folder}: no such folder")
     if not os.path.isdir(folder):
-        raise SepkitError(f"--samples {folder}: not a folder of sub-folders of one-shot samples")
+        raise SepkitError(f"--samples {folder}: not a folder (expected one sub-folder of one-shot samples per source)")
     names = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
     samples = {d: sorted(os.path.join(folder, d, f) for f in os.listdir(os.path.join(folder, d))) for d in names}
     if not samples:
@@ -237,11 +264,18 @@ def run_separate(args) -> int:
     """``sepkit separate``: separate one file and write the estimates."""
     from .core import AudioSignal
 
-    mix = AudioSignal(args.mix)
-    start = time.perf_counter()
-    estimates = _separator(args, mix)()
-    elapsed = time.perf_counter() - start
+    from .core import SepkitError
+
+    if args.num_sources is not None and args.num_sources < 1:
+        raise SepkitError(f"--num-sources must be a whole number >= 1, got {args.num_sources}")
     folder = args.out or f"{_slug(os.path.splitext(os.path.basename(args.mix))[0])}_{args.method}"
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise SepkitError(f"--out {folder}: exists and is not a folder")
+    mix = AudioSignal(args.mix)
+    separator = _separator(args, mix)
+    start = time.perf_counter()
+    estimates = separator()
+    elapsed = time.perf_counter() - start
     for path in _write_all(estimates, folder):
         print(path)
     print(f"{args.method}: {len(estimates)} sources in {elapsed:.2f} s", file=sys.stderr)
@@ -252,6 +286,8 @@ def run_demo(args) -> int:
     """``sepkit demo``: every registered separator on the bundled examples (rows from the registry)."""
     from .demo import run_demo as demo
 
+    if args.out:
+        _output_folder(args.out)
     return demo(args.out, _write_all)
 
 
@@ -271,6 +307,7 @@ def run_evaluate(args) -> int:
     methods = {name: registry_method(name, **params) if params or name not in defaults else defaults[name]
                for name in names}
     dataset = FolderDataset(args.dataset, mixture=args.mixture, sources=sources)
+    _output_folder(args.out)
     summary = evaluate(
         dataset,
         methods,
@@ -292,6 +329,8 @@ def run_report(args) -> int:
     """``sepkit report``: aggregate a results folder and print the report card."""
     from .evaluation.report import report
 
+    if os.path.isdir(args.dir):
+        _output_folder(args.dir, "DIR")
     result = report(args.dir, baseline=args.baseline, aggregate=args.aggregate, plots=not args.no_plots,
                     metrics=args.metrics)
     print(result.markdown, end="")
@@ -311,11 +350,26 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if getattr(args, "debug", False):
+        return _COMMANDS[args.command](args)
     try:
         return _COMMANDS[args.command](args)
     except SepkitError as err:
-        print(f"sepkit {args.command}: error: {err}", file=sys.stderr)
-        return 1
+        print(f"sepkit {args.command}: error: {_one_line(err)}", file=sys.stderr)
+    except OSError as err:  # unreadable or unwritable paths, unreachable schedulers
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"sepkit {args.command}: error: {where}{err.strerror or _one_line(err)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"sepkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: say so in one line, the traceback is one flag away
+        print(f"sepkit {args.command}: internal error: {type(err).__name__}: {_one_line(err)} "
+              "(rerun with --debug for the traceback, and please report it)", file=sys.stderr)
+    return 1
+
+
+def _one_line(err) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

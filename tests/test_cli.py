@@ -57,7 +57,7 @@ def test_separate_default_output_folder(files, tmp_path, monkeypatch):
         (["--method", "nmf-score"], "--score"),
         (["--method", "nmfd"], "--samples DIR"),
         (["--method", "dictsep"], "dictsep needs --num-sources N"),
-        (["--method", "nmf", "--num-sources", "0"], "num_sources"),
+        (["--method", "nmf", "--num-sources", "0"], "--num-sources"),
     ],
 )
 def test_separate_reports_errors_without_a_traceback(files, tmp_path, capsys, argv, message):
@@ -196,3 +196,47 @@ def test_evaluate_help_lists_methods_and_metrics(capsys):
     assert all(name in text for name in default_separators()) and all(name in text for name in METRICS)
     for option in ("--methods", "--metrics", "--jobs", "--scheduler", "--mixture", "--sources", "--out"):
         assert option in text
+
+
+def _one_line_error(capsys, code):
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_cli_mistakes_are_one_line_without_traceback(files, tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    line = _one_line_error(capsys, main(["separate", files["mix"], "--method", "mix-as-estimate", "--num-sources",
+                                         "2", "--out", str(a_file)]))
+    assert f"--out {a_file}" in line and "not a folder" in line
+    line = _one_line_error(capsys, main(["separate", files["mix"], "--method", "nmfd", "--samples",
+                                         str(tmp_path / "missing")]))
+    assert "--samples" in line and "no such folder" in line
+    line = _one_line_error(capsys, main(["separate", files["mix"], "--method", "nmfd", "--samples", str(a_file)]))
+    assert "--samples" in line and "not a folder" in line
+    line = _one_line_error(capsys, main(["demo", "--out", str(a_file)]))
+    assert f"--out {a_file}" in line
+    line = _one_line_error(capsys, main(["separate", files["mix"], "--method", "mix-as-estimate", "--num-sources",
+                                         "2", "--out", str(a_file / "sub")]))
+    assert "--out" in line and "cannot create" in line
+    line = _one_line_error(capsys, main(["separate", str(tmp_path / "none.wav"), "--method", "mix-as-estimate",
+                                         "--num-sources", "2"]))
+    assert "no such file" in line
+    line = _one_line_error(capsys, main(["separate", files["mix"], "--method", "nmf", "--num-sources", "0"]))
+    assert "--num-sources" in line
+
+
+def test_cli_unreachable_scheduler_fails_fast(folder_dataset, tmp_path, capsys):
+    code = main(["evaluate", str(folder_dataset), "--methods", "mix-as-estimate", "--out", str(tmp_path / "r"),
+                 "--scheduler", "tcp://127.0.0.1:9"])
+    line = _one_line_error(capsys, code)
+    assert "tcp://127.0.0.1:9" in line
+
+
+def test_cli_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="no such file"):
+        main(["--debug", "separate", str(tmp_path / "none.wav"), "--method", "mix-as-estimate", "--num-sources", "2"])

@@ -54,10 +54,15 @@ def audio_info(path) -> tuple[int, int, int]:
     """Return ``(sample_rate, n_channels, n_frames)`` of an audio file without reading it."""
     import soundfile
 
+    name = os.fspath(path)
+    if isinstance(name, str) and not os.path.exists(name):
+        raise AudioIOError(f"cannot read audio file {name!r}: no such file")
+    if isinstance(name, str) and os.path.isdir(name):
+        raise AudioIOError(f"cannot read audio file {name!r}: it is a folder")
     try:
-        info = soundfile.info(os.fspath(path))
+        info = soundfile.info(name)
     except Exception as err:  # soundfile raises RuntimeError/LibsndfileError/TypeError
-        raise AudioIOError(f"cannot read audio file {os.fspath(path)!r}: {err}") from None
+        raise AudioIOError(f"cannot read audio file {name!r}: {err}") from None
     return int(info.samplerate), int(info.channels), int(info.frames)
 
 
@@ -95,6 +100,8 @@ def read_audio(path, offset: float = 0.0, duration: float | None = None):
         duration = check_nonneg("duration", duration, error=AudioSignalError)
     # min(..., n_frames) keeps huge offsets and durations finite before rounding
     start = int(round(min(offset * sample_rate, n_frames)))
+    if n_frames == 0:
+        raise AudioSignalError(f"audio file {os.fspath(path)!r} holds no samples")
     if start >= n_frames:
         raise AudioSignalError(
             f"offset {offset} s is beyond the end of {os.fspath(path)!r} "

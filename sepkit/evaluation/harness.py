@@ -27,6 +27,9 @@ from .registry import MetricSpec, get_metric
 
 __all__ = ["evaluate", "EvaluationSummary", "result_path", "read_result", "write_json_atomic", "SCHEMA"]
 
+#: Seconds to wait for a Dask scheduler before giving up.
+CONNECT_TIMEOUT_S = 5
+
 #: Version tag of the result files.
 SCHEMA = "sepkit.evaluation.result/1"
 
@@ -493,7 +496,12 @@ def _run_dask(dataset, tasks, args, n_jobs, scheduler, collect) -> None:
                 dashboard_address=None,
             )
             scheduler = cluster
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except OSError as err:  # nothing listens there: fail in seconds, naming the address
+            raise EvaluationError(
+                f"cannot reach the Dask scheduler {scheduler!r} within {CONNECT_TIMEOUT_S} s: {err}"
+            ) from None
         own_client = True
     try:
         run = uuid.uuid4().hex[:8]
