@@ -11,7 +11,6 @@ from .benchmark import HighLowPassFilter, IdealBinaryMask, IdealMask, IdealRatio
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
 from .registry import available, get_separator, register
-from . import _builtin  # noqa: F401  (registrations; moving next to the classes)
 
 __all__ = [
     "SeparationBase",
