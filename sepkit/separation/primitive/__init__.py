@@ -3,3 +3,5 @@
 from .repet import Repet
 from .repet_sim import RepetSim
 from .ft2d import FT2D
+from .hpss import HPSS
+from .timbre_clustering import TimbreClustering
