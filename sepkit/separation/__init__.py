@@ -7,14 +7,17 @@ command line, the evaluation presets and the demo are derived from the registry.
 """
 
 from .base import MaskSeparationBase, SeparationBase
+from .clustering import ClusteringSeparationBase
 from .benchmark import HighLowPassFilter, IdealBinaryMask, IdealMask, IdealRatioMask, MixAsEstimate, WienerFilter
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
+from .primitive import FT2D, HPSS, Repet, RepetSim, TimbreClustering
 from .registry import available, get_separator, register
 
 __all__ = [
     "SeparationBase",
     "MaskSeparationBase",
+    "ClusteringSeparationBase",
     "IdealMask",
     "IdealBinaryMask",
     "IdealRatioMask",
@@ -25,6 +28,11 @@ __all__ = [
     "NMFD",
     "SNPA",
     "DictSep",
+    "HPSS",
+    "Repet",
+    "RepetSim",
+    "FT2D",
+    "TimbreClustering",
     "available",
     "get_separator",
     "register",
