@@ -1,7 +1,7 @@
 """Kernels of REPET and REPET-SIM: median repeating models, similarity-peak picking, masks.
 
 - :func:`median_select` is the in-place median of the first ``n`` values of a buffer
-  (quickselect; the mean of the two middle values for even ``n``, as ``numpy.median``).
+  (branch-free quickselect; the mean of the two middle values for even ``n``, as ``numpy.median``).
 - :func:`period_mask` is REPET's background mask for one channel: the repeating segment
   model ``S(f, j) = median_k V(f, j + k p)`` (the segments that exist; nussl pads the last one
   with NaN and takes ``nanmedian``, which is the same), tiled over time, and the mask
@@ -11,7 +11,7 @@
   threshold are zeroed, and peaks are picked greedily (largest first, the first index on
   ties) with a suppression window ``[floor(j - d), floor(j + d + 1))`` around every pick,
   up to ``max_peaks`` picks; frame ``i`` itself is always the first pick and is dropped.
-  A sort of the row replaces nussl's repeated ``argmax`` (same picks, O(T log T) per row).
+  Block maxima of the row replace nussl's repeated ``argmax`` over the whole row (same picks).
 - :func:`neighbour_mask` is REPET-SIM's background mask for one channel: the model of frame
   ``t`` is the median of the magnitude columns of its neighbours (the frame's own magnitude
   where it has none, a mask of 1), then ``(min(S, V) + eps) / (V + eps)``.
@@ -27,11 +27,14 @@ __all__ = ["median_select", "period_mask", "similarity_peaks", "neighbour_mask"]
 
 @numba.njit(cache=True)
 def _select(a, n, k):
-    """Move the k-th smallest of ``a[:n]`` to ``a[k]`` (smaller values before it, larger after)."""
+    """Move the k-th smallest of ``a[:n]`` to ``a[k]``, smaller values before it, larger after.
+
+    Quickselect with a median-of-three pivot and a branch-free Lomuto partition (conditional
+    moves instead of unpredictable branches: about twice as fast on audio magnitudes).
+    """
     lo = 0
     hi = n - 1
     while hi > lo:
-        # median of three as the pivot
         mid = (lo + hi) // 2
         if a[mid] < a[lo]:
             a[mid], a[lo] = a[lo], a[mid]
@@ -39,24 +42,24 @@ def _select(a, n, k):
             a[hi], a[lo] = a[lo], a[hi]
         if a[hi] < a[mid]:
             a[hi], a[mid] = a[mid], a[hi]
-        pivot = a[mid]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:
+        a[mid], a[hi] = a[hi], a[mid]  # the median of the three is the pivot, at hi
+        pivot = a[hi]
+        store = lo
+        for i in range(lo, hi):
+            x = a[i]
+            s = a[store]
+            less = x < pivot
+            a[i] = s if less else x
+            a[store] = x if less else s
+            store += 1 if less else 0
+        a[hi] = a[store]
+        a[store] = pivot
+        if store == k:
             return
+        if k < store:
+            hi = store - 1
+        else:
+            lo = store + 1
 
 
 @numba.njit(cache=True)
@@ -109,8 +112,28 @@ def period_mask(V, period, eps, out):
                 t += period
 
 
+_BLOCK = 64
+
+
 @numba.njit(cache=True)
-def _row_peaks(row, i, min_distance, threshold, max_peaks, order_buf, taken, out):
+def _suppress(values, block_max, j, min_distance):
+    """Zero the window ``[floor(j - d), floor(j + d + 1))`` of ``values`` and refresh the block maxima."""
+    T = values.size
+    lower = j - min_distance
+    lower = 0 if lower < 0 else int(lower)
+    upper = j + min_distance + 1
+    upper = T if upper >= T else int(upper)
+    for t in range(lower, upper):
+        values[t] = 0.0
+    for b in range(lower // _BLOCK, (upper - 1) // _BLOCK + 1):
+        top = 0.0
+        for t in range(b * _BLOCK, min((b + 1) * _BLOCK, T)):
+            top = max(top, values[t])
+        block_max[b] = top
+
+
+@numba.njit(cache=True)
+def _row_peaks(row, i, min_distance, threshold, max_peaks, values, block_max, out):
     """Neighbours of frame ``i`` from its similarity row; returns how many were written to ``out``."""
     T = row.size
     lo = row[0]
@@ -121,38 +144,31 @@ def _row_peaks(row, i, min_distance, threshold, max_peaks, order_buf, taken, out
     span = hi - lo
     if not span > 0.0:  # a silent frame (zero row) or a constant row: no neighbours
         return 0
-    for t in range(T):
-        v = (row[t] - lo) / span
-        order_buf[t] = v if v >= threshold else 0.0
-        taken[t] = False
-    order = np.argsort(-order_buf, kind="mergesort")  # descending, first index on ties
+    n_blocks = (T + _BLOCK - 1) // _BLOCK
+    for b in range(n_blocks):
+        top = 0.0
+        for t in range(b * _BLOCK, min((b + 1) * _BLOCK, T)):
+            v = (row[t] - lo) / span
+            v = v if v >= threshold else 0.0
+            values[t] = v
+            top = max(top, v)
+        block_max[b] = top
     count = 0
-    picks = 1
-    r = 0  # position in ``order``: every earlier candidate is taken (``taken`` only grows)
-    j = i  # frame i is the first pick, whatever the ties
-    while True:
-        lower = j - min_distance
-        lower = 0 if lower < 0 else int(lower)
-        upper = j + min_distance + 1
-        upper = T if upper >= T else int(upper)
-        for t in range(lower, upper):
-            taken[t] = True
-        if picks >= max_peaks:
+    _suppress(values, block_max, i, min_distance)  # frame i is the first pick, whatever the ties
+    for _ in range(max_peaks - 1):
+        best = 0  # the first block holding the largest value, then its first index of it
+        for b in range(1, n_blocks):
+            if block_max[b] > block_max[best]:
+                best = b
+        top = block_max[best]
+        if not top > 0.0:  # nothing left above zero (nussl stops when the row sums to zero)
             break
-        j = -1
-        while r < T:
-            t = order[r]
-            if order_buf[t] <= 0.0:
-                break
-            if not taken[t]:
-                j = t
-                break
-            r += 1
-        if j < 0:
-            break
+        j = best * _BLOCK
+        while values[j] != top:
+            j += 1
         out[count] = j
         count += 1
-        picks += 1
+        _suppress(values, block_max, j, min_distance)
     return count
 
 
@@ -177,14 +193,21 @@ def similarity_peaks(S, min_distance, threshold, max_peaks, neighbours, counts):
     """
     T = S.shape[0]
     for i in numba.prange(T):
-        buf = np.empty(T)
-        taken = np.empty(T, dtype=np.bool_)
-        counts[i] = _row_peaks(S[i], i, min_distance, threshold, max_peaks, buf, taken, neighbours[i])
+        values = np.empty(T)
+        block_max = np.empty((T + _BLOCK - 1) // _BLOCK)
+        counts[i] = _row_peaks(S[i], i, min_distance, threshold, max_peaks, values, block_max, neighbours[i])
+
+
+_FBLOCK = 32
 
 
 @numba.njit(parallel=True, cache=True)
 def neighbour_mask(VT, neighbours, counts, eps, out):
     """REPET-SIM's background mask of one channel from the neighbours of each frame.
+
+    The exact median is needed only where it is below the bin's magnitude: elsewhere the mask
+    is ``(V + eps) / (V + eps) = 1``, which a count of the neighbours' values below ``V``
+    decides (a median of an even number of values on the fence is computed).
 
     Parameters
     ----------
@@ -206,12 +229,24 @@ def neighbour_mask(VT, neighbours, counts, eps, out):
             for f in range(F):
                 out[t, f] = 1.0
             continue
-        cols = np.empty((F, K))
-        for k in range(n):
-            src = VT[neighbours[t, k]]
-            for f in range(F):
-                cols[f, k] = src[f]
-        for f in range(F):
-            model = median_select(cols[f], n)
-            v = VT[t, f]
-            out[t, f] = (min(model, v) + eps) / (v + eps)
+        half = n // 2
+        cols = np.empty((_FBLOCK, K))
+        below = np.empty(_FBLOCK, dtype=np.int64)
+        for f0 in range(0, F, _FBLOCK):
+            width = min(_FBLOCK, F - f0)
+            for b in range(width):
+                below[b] = 0
+            for k in range(n):
+                src = VT[neighbours[t, k]]
+                for b in range(width):
+                    v = src[f0 + b]
+                    cols[b, k] = v
+                    below[b] += v < VT[t, f0 + b]
+            for b in range(width):
+                v = VT[t, f0 + b]
+                # median >= v when at most half (odd n) or half - 1 (even n) values are below v
+                if below[b] <= half - 1 + (n % 2):
+                    out[t, f0 + b] = 1.0
+                else:
+                    model = median_select(cols[b], n)
+                    out[t, f0 + b] = (min(model, v) + eps) / (v + eps)

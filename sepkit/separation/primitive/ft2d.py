@@ -65,11 +65,13 @@ class FT2D(MaskSeparationBase):
     use_bg_2dft : bool
         Build the masks from the peaks' reconstruction (True) or from the rest's (False, the
         foreground's).
-    symmetry : {'point', 'lr'}
-        How the peak map is made symmetric: ``'point'`` pairs every 2-D frequency with its
-        negative (the symmetry of the 2DFT of a real spectrogram); ``'lr'`` mirrors the
-        fftshifted map left-right only, which is what nussl 1.1.9 does (its
-        ``np.maximum(M, fliplr(M), flipud(M))`` passes the up-down flip as ``out``).
+    symmetry : {'lrud', 'lr', 'point'}
+        How the peak map is made symmetric. ``'lrud'``: the maximum of the fftshifted map and
+        its left-right and up-down mirror images, what nussl's code means to do; ``'lr'``:
+        the left-right mirror only, what nussl 1.1.9 does (its
+        ``np.maximum(M, fliplr(M), flipud(M))`` passes the up-down image as ``out``), for
+        parity with nussl; ``'point'``: every 2-D frequency paired with its negative (the
+        symmetry of the 2DFT of a real spectrogram, so the background model is real).
     mask_type : {'soft', 'binary'} or SoftMask or BinaryMask
         ``'binary'`` keeps the bins whose soft value exceeds ``mask_threshold``.
     mask_threshold : float
@@ -97,7 +99,7 @@ class FT2D(MaskSeparationBase):
 
     def __init__(self, input_audio_signal, neighborhood_size=(1, 25), high_pass_cutoff=100.0,
                  quadrants_to_keep=(0, 1, 2, 3), filter_approach="local_std", use_bg_2dft=True,
-                 symmetry="point", mask_type="soft", mask_threshold=0.5, stft_params=None):
+                 symmetry="lrud", mask_type="soft", mask_threshold=0.5, stft_params=None):
         super().__init__(input_audio_signal, mask_type=mask_type, mask_threshold=mask_threshold,
                          stft_params=stft_params)
         self.neighborhood_size = _neighborhood(neighborhood_size)
@@ -106,7 +108,7 @@ class FT2D(MaskSeparationBase):
         self.filter_approach = check_choice(
             "filter_approach", filter_approach, ("local_std", "original"), error=SeparationError)
         self.use_bg_2dft = check_bool("use_bg_2dft", use_bg_2dft, error=SeparationError)
-        self.symmetry = check_choice("symmetry", symmetry, ("point", "lr"), error=SeparationError)
+        self.symmetry = check_choice("symmetry", symmetry, ("lrud", "lr", "point"), error=SeparationError)
         self.source_labels = ["background", "foreground"]
 
     def peak_map(self, ft2d: np.ndarray) -> np.ndarray:
@@ -131,8 +133,10 @@ class FT2D(MaskSeparationBase):
         else:
             data_min = scipy.ndimage.minimum_filter(data, size)
             peaks = ((data == data_max) & (data_max - data_min > np.std(data))).astype(np.float64)
-        if self.symmetry == "lr":
+        if self.symmetry != "point":
             peaks = np.maximum(peaks, peaks[:, ::-1])
+            if self.symmetry == "lrud":
+                peaks = np.maximum(peaks, peaks[::-1, :])
             return np.fft.ifftshift(peaks)
         peaks = np.fft.ifftshift(peaks)
         return np.maximum(peaks, point_flip(peaks))
