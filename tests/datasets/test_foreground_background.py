@@ -1,7 +1,11 @@
 """The bundled foreground/background examples: exact sums, shapes, the loop's period, levels."""
 
+import doctest
+
 import numpy as np
 import pytest
+
+import sepkit.datasets.foreground_background as foreground_background
 
 from sepkit.core import DatasetError
 from sepkit.datasets import (
@@ -66,3 +70,8 @@ def test_excerpt_and_bad_arguments():
             load_foreground_background_example("loop", duration=bad)
     with pytest.raises(DatasetError, match="one sample"):
         load_foreground_background_example("loop", duration=1e-6)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(foreground_background, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 4 and result.failed == 0
