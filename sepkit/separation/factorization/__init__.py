@@ -1,0 +1,3 @@
+"""Factorization separators: robust PCA (low-rank background, sparse foreground)."""
+
+from .rpca import RPCA
