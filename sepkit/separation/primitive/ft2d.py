@@ -134,10 +134,10 @@ class FT2D(MaskSeparationBase):
             data_min = scipy.ndimage.minimum_filter(data, size)
             peaks = ((data == data_max) & (data_max - data_min > np.std(data))).astype(np.float64)
         if self.symmetry != "point":
-            peaks = np.maximum(peaks, peaks[:, ::-1])
+            mirrored = np.maximum(peaks, peaks[:, ::-1])
             if self.symmetry == "lrud":
-                peaks = np.maximum(peaks, peaks[::-1, :])
-            return np.fft.ifftshift(peaks)
+                np.maximum(mirrored, peaks[::-1, :], out=mirrored)
+            return np.fft.ifftshift(mirrored)
         peaks = np.fft.ifftshift(peaks)
         return np.maximum(peaks, point_flip(peaks))
 
