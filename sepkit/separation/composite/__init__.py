@@ -1,0 +1,3 @@
+"""Composite separators: separators built on other separators (windowed processing of long recordings)."""
+
+from .overlap_add import OverlapAdd
