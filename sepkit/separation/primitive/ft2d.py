@@ -119,18 +119,19 @@ class FT2D(MaskSeparationBase):
         ft2d : numpy.ndarray of complex, shape (n_freq, n_frames)
             ``fft2`` of the magnitude spectrogram.
         """
-        data = np.abs(np.fft.fftshift(ft2d))
+        from ...kernels.ft2d import local_filters, local_std_peaks
+
+        data = np.fft.fftshift(np.abs(ft2d))
         data /= np.max(data) + _EPS
         size = self.neighborhood_size
-        data_max = scipy.ndimage.maximum_filter(data, size)
         if self.filter_approach == "local_std":
-            mean = scipy.ndimage.uniform_filter(data, size)
-            mean_sq = scipy.ndimage.uniform_filter(data * data, size)
-            std = np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)) + _EPS
-            peaks = (data_max - mean) / std
-            peaks *= data == data_max
-            peaks /= np.max(peaks) + _EPS
+            data_max, mean, mean_sq = np.empty_like(data), np.empty_like(data), np.empty_like(data)
+            local_filters(data, size[0], size[1], data_max, mean, mean_sq)  # scipy.ndimage's values
+            peaks = mean_sq  # reused as the output
+            top = local_std_peaks(data, data_max, mean, mean_sq, _EPS, peaks)
+            peaks /= top + _EPS
         else:
+            data_max = scipy.ndimage.maximum_filter(data, size)
             data_min = scipy.ndimage.minimum_filter(data, size)
             peaks = ((data == data_max) & (data_max - data_min > np.std(data))).astype(np.float64)
         if self.symmetry != "point":

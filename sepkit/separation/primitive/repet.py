@@ -158,7 +158,8 @@ class Repet(MaskSeparationBase):
         """Beat spectrum of a power spectrogram: row autocorrelations averaged over frequency.
 
         ``b(l) = mean_f [ sum_t P(f, t) P(f, t + l) / (T - l) ]`` for ``l = 0 .. T-1``, by FFT
-        (zero padding to a power of two at least ``2 T``: no circular wrap).
+        (zero padding to at least ``2 T - 1``: no circular wrap; nussl pads to a power of two,
+        which gives the same values).
 
         Parameters
         ----------
@@ -173,7 +174,7 @@ class Repet(MaskSeparationBase):
         if power.ndim != 2 or power.shape[1] == 0:
             raise SeparationError(f"power_spectrogram must be 2-D (n_freq, n_frames), got shape {power.shape}")
         n_frames = power.shape[1]
-        n_fft = 1 << int(math.ceil(math.log2(2 * n_frames)))
+        n_fft = scipy.fft.next_fast_len(2 * n_frames - 1, real=True)  # any n >= 2T - 1: no wrap
         spectrum = scipy.fft.rfft(power, n=n_fft, axis=1, workers=-1)
         density = np.mean(spectrum.real ** 2 + spectrum.imag ** 2, axis=0)  # the mean is linear
         autocorrelation = scipy.fft.irfft(density, n=n_fft)[:n_frames]

@@ -1,0 +1,165 @@
+"""Kernels of 2DFT separation: local maximum, mean and standard deviation filters, fused.
+
+- :func:`local_filters` computes, for a 2-D array, the maximum, the mean and the mean of the
+  squares over a ``(m, n)`` neighbourhood with scipy.ndimage's conventions: edges extended by
+  reflection (``'reflect'``: ``d c b a | a b c d | d c b a``), the window of output ``i``
+  covering ``i - size // 2 .. i - size // 2 + size - 1`` along each axis, separable passes
+  (frequency axis first, then time, as scipy) and the running sum of ``uniform_filter1d``
+  (``s += x_in - x_out``, divided by ``size``), so the values are scipy's.
+- :func:`local_std_peaks` turns them into the soft peak map of the local-std approach:
+  ``(max - mean) / (sqrt(max(mean_sq - mean^2, 0)) + eps)`` where a value is its own local
+  maximum, 0 elsewhere (the variance clamped at zero: no NaN in flat regions).
+
+Pure functions on float64 arrays; nothing from sepkit is imported.
+"""
+
+import numba
+import numpy as np
+
+__all__ = ["local_filters", "local_std_peaks"]
+
+
+@numba.njit(cache=True, inline="always")
+def _reflect(j, n):
+    """Index ``j`` folded into ``[0, n)`` by scipy's 'reflect' rule (repeated for short axes)."""
+    period = 2 * n
+    j = j % period
+    if j < 0:
+        j += period
+    return j if j < n else period - 1 - j
+
+
+@numba.njit(cache=True)
+def _extend(x, size, ext):
+    """``x`` extended by reflection into ``ext`` (length ``len(x) + size - 1``) for windows of ``size``."""
+    N = x.size
+    left = size // 2
+    for j in range(N + size - 1):
+        ext[j] = x[_reflect(j - left, N)]
+
+
+@numba.njit(cache=True)
+def _running_max(ext, size, out):
+    """``out[i] = max(ext[i : i + size])`` (direct: the neighbourhoods used here are small)."""
+    for i in range(out.size):
+        top = ext[i]
+        for j in range(i + 1, i + size):
+            if ext[j] > top:
+                top = ext[j]
+        out[i] = top
+
+
+@numba.njit(cache=True)
+def _running_mean(ext, size, square, out):
+    """scipy's running mean of ``ext`` (or of its squares): the first window summed, then
+    ``s += new - old``, each output ``s / size``."""
+    s = 0.0
+    for j in range(size):
+        v = ext[j]
+        s += v * v if square else v
+    out[0] = s / size
+    for i in range(1, out.size):
+        a = ext[i + size - 1]
+        b = ext[i - 1]
+        s += a * a - b * b if square else a - b
+        out[i] = s / size
+
+
+@numba.njit(parallel=True, cache=True)
+def local_filters(D, m, n, mx, mean, mean_sq):
+    """Local maximum, mean and mean of squares of ``D`` over ``(m, n)`` neighbourhoods.
+
+    Parameters
+    ----------
+    D : numpy.ndarray of float64, shape (F, T)
+    m, n : int
+        Neighbourhood size along axis 0 and axis 1 (>= 1).
+    mx, mean, mean_sq : numpy.ndarray of float64, shape (F, T)
+        Outputs: scipy.ndimage's ``maximum_filter(D, (m, n))``, ``uniform_filter(D, (m, n))``
+        and ``uniform_filter(D**2, (m, n))``.
+    """
+    F, T = D.shape
+    square = True  # whether the row pass squares its input (no column pass before it)
+    if m > 1:  # the frequency axis first, as scipy
+        square = False
+        for t in numba.prange(T):
+            ext = np.empty(F + m - 1)
+            col = np.empty(F)
+            out = np.empty(F)
+            for f in range(F):
+                col[f] = D[f, t]
+            _extend(col, m, ext)
+            _running_max(ext, m, out)
+            for f in range(F):
+                mx[f, t] = out[f]
+            _running_mean(ext, m, False, out)
+            for f in range(F):
+                mean[f, t] = out[f]
+            _running_mean(ext, m, True, out)
+            for f in range(F):
+                mean_sq[f, t] = out[f]
+    for f in numba.prange(F):
+        if n == 1:
+            if square:
+                for t in range(T):
+                    v = D[f, t]
+                    mx[f, t] = v
+                    mean[f, t] = v
+                    mean_sq[f, t] = v * v
+            continue
+        ext = np.empty(T + n - 1)
+        if square:
+            _extend(D[f], n, ext)
+            _running_max(ext, n, mx[f])
+            _running_mean(ext, n, False, mean[f])
+            _running_mean(ext, n, True, mean_sq[f])
+        else:
+            row = mx[f].copy()
+            _extend(row, n, ext)
+            _running_max(ext, n, mx[f])
+            row[:] = mean[f]
+            _extend(row, n, ext)
+            _running_mean(ext, n, False, mean[f])
+            row[:] = mean_sq[f]
+            _extend(row, n, ext)
+            _running_mean(ext, n, False, mean_sq[f])
+
+
+@numba.njit(parallel=True, cache=True)
+def local_std_peaks(D, mx, mean, mean_sq, eps, out):
+    """Soft peak map: local maxima's height above the local mean in local standard deviations.
+
+    Parameters
+    ----------
+    D, mx, mean, mean_sq : numpy.ndarray of float64, shape (F, T)
+        The data and its local maximum, mean and mean of squares (:func:`local_filters`).
+    eps : float
+        Added to the standard deviation (nussl: 1e-7).
+    out : numpy.ndarray of float64, shape (F, T)
+        ``(mx - mean) / (sqrt(max(mean_sq - mean^2, 0)) + eps)`` where ``D == mx``, else 0.
+
+    Returns
+    -------
+    float
+        The largest value of ``out``.
+    """
+    F, T = D.shape
+    best = np.zeros(F)
+    for f in numba.prange(F):
+        _peak_row(D[f], mx[f], mean[f], mean_sq[f], eps, out[f], best, f)
+    return best.max()
+
+
+@numba.njit(cache=True)
+def _peak_row(d, mx, mean, mean_sq, eps, out, best, f):
+    row_best = 0.0
+    for t in range(d.size):
+        if d[t] == mx[t]:
+            mu = mean[t]
+            var = max(mean_sq[t] - mu * mu, 0.0)
+            z = (mx[t] - mu) / (np.sqrt(var) + eps)
+            out[t] = z
+            row_best = max(row_best, z)
+        else:
+            out[t] = 0.0
+    best[f] = row_best
