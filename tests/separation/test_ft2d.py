@@ -60,6 +60,19 @@ def test_peak_map_symmetries(short_mix):
     assert np.max(np.abs(np.fft.ifft2(lr * ft2d).imag)) > 1e-6 * np.max(np.abs(V))  # lr is not
 
 
+@pytest.mark.parametrize("shape, size", [((33, 40), (1, 25)), ((33, 40), (1, 4)), ((20, 30), (3, 5)),
+                                         ((20, 30), (4, 6)), ((10, 7), (1, 25)), ((10, 7), (5, 1)), ((3, 4), (9, 9))])
+def test_local_filters_are_scipys(shape, size):
+    from sepkit.kernels.ft2d import local_filters
+
+    D = np.random.default_rng(sum(shape)).random(shape)
+    mx, mean, mean_sq = np.empty(shape), np.empty(shape), np.empty(shape)
+    local_filters(D, size[0], size[1], mx, mean, mean_sq)
+    np.testing.assert_array_equal(mx, scipy.ndimage.maximum_filter(D, size))
+    np.testing.assert_array_equal(mean, scipy.ndimage.uniform_filter(D, size))  # same running sums
+    np.testing.assert_array_equal(mean_sq, scipy.ndimage.uniform_filter(D**2, size))
+
+
 def test_point_flip_is_negation_of_frequencies():
     a = np.arange(20.0).reshape(4, 5)
     k1, k2 = np.meshgrid(np.arange(4), np.arange(5), indexing="ij")
