@@ -78,38 +78,35 @@ def median_select(a, n):
 
 
 @numba.njit(parallel=True, cache=True)
-def period_mask(V, period, eps, out):
+def period_mask(VT, period, eps, out):
     """REPET's background mask of one channel for a repeating period of ``period`` frames.
 
     Parameters
     ----------
-    V : numpy.ndarray of float64, shape (F, T)
-        Magnitude spectrogram (nonnegative, finite).
+    VT : numpy.ndarray of float64, shape (T, F)
+        Magnitude spectrogram, one row per frame (nonnegative, finite).
     period : int
         Repeating period in frames, >= 1.
     eps : float
         Regulariser of the ratio (nussl: 1e-16).
-    out : numpy.ndarray of float64, shape (F, T)
+    out : numpy.ndarray of float64, shape (T, F)
         The mask ``(min(S, V) + eps) / (V + eps)``, ``S`` the tiled median model.
     """
-    F, T = V.shape
+    T, F = VT.shape
     p = min(period, T)
     n_rep = (T + period - 1) // period
-    for f in numba.prange(F):
-        buf = np.empty(n_rep)
-        for j in range(p):
-            n = 0
-            t = j
-            while t < T:
-                buf[n] = V[f, t]
-                n += 1
-                t += period
-            model = median_select(buf, n)
-            t = j
-            while t < T:
-                v = V[f, t]
-                out[f, t] = (min(model, v) + eps) / (v + eps)
-                t += period
+    for j in numba.prange(p):
+        n = (T - j + period - 1) // period  # frames j, j + period, ... before T
+        cols = np.empty((F, n_rep))
+        for k in range(n):
+            src = VT[j + k * period]
+            for f in range(F):
+                cols[f, k] = src[f]
+        for f in range(F):
+            model = median_select(cols[f], n)
+            for k in range(n):
+                v = VT[j + k * period, f]
+                out[j + k * period, f] = (min(model, v) + eps) / (v + eps)
 
 
 _BLOCK = 64

@@ -58,9 +58,9 @@ def test_period_mask_is_nussl_formula(period):
     rng = np.random.default_rng(period)
     V = rng.random((9, 31)) ** 3
     V[2, 5] = 0.0
-    out = np.empty_like(V)
-    period_mask(V, period, 1e-16, out)
-    np.testing.assert_allclose(out, _nussl_period_mask(V, min(period, 31)), rtol=1e-15, atol=0)
+    out = np.empty(V.T.shape)
+    period_mask(np.ascontiguousarray(V.T), period, 1e-16, out)
+    np.testing.assert_allclose(out.T, _nussl_period_mask(V, min(period, 31)), rtol=1e-15, atol=0)
 
 
 def test_beat_spectrum_is_the_direct_autocorrelation():

@@ -35,6 +35,15 @@ def nussl_magnitude(separator) -> np.ndarray:
     return np.abs(spec).astype(np.float64, copy=False) / float(np.sum(params.window))
 
 
+def empty_mask_like(magnitude: np.ndarray) -> np.ndarray:
+    """An uninitialised ``(n_freq, n_frames, n_channels)`` array whose channels are C-ordered ``(n_frames, n_freq)``.
+
+    sepkit's STFT layout: ``out[:, :, c].T`` is a contiguous frame-major array kernels write to.
+    """
+    n_freq, n_frames, n_channels = magnitude.shape
+    return np.empty((n_channels, n_frames, n_freq)).transpose(2, 1, 0)
+
+
 def check_cutoff(separator, high_pass_cutoff) -> float:
     """``high_pass_cutoff`` in Hz, checked to lie in [0, sample_rate / 2]."""
     nyquist = separator.audio_signal.sample_rate / 2
@@ -231,12 +240,10 @@ class Repet(MaskSeparationBase):
 
         magnitude = nussl_magnitude(self)
         self.repeating_period = self._repeating_period(magnitude)
-        background = np.empty(magnitude.shape)
+        background = empty_mask_like(magnitude)
         for ch in range(magnitude.shape[2]):
-            channel = np.ascontiguousarray(magnitude[:, :, ch])
-            out = np.empty(channel.shape)
-            period_mask(channel, self.repeating_period, EPSILON, out)
-            background[:, :, ch] = out
+            frames = np.ascontiguousarray(magnitude[:, :, ch].T)  # (T, F): a view of sepkit's STFT layout
+            period_mask(frames, self.repeating_period, EPSILON, background[:, :, ch].T)
         self.result_masks = foreground_background_masks(self, background)
         return self.result_masks
 

@@ -8,7 +8,7 @@ from ...core import SeparationError
 from ...core.validation import check_int, check_real
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
-from .repet import EPSILON, check_cutoff, foreground_background_masks, nussl_magnitude
+from .repet import EPSILON, check_cutoff, empty_mask_like, foreground_background_masks, nussl_magnitude
 
 __all__ = ["RepetSim"]
 
@@ -156,12 +156,10 @@ class RepetSim(MaskSeparationBase):
         similarity = self.get_similarity_matrix(magnitude)
         neighbours, counts = self.find_similarity_indices(similarity)
         self.similarity_indices = [neighbours[t, :counts[t]].copy() for t in range(counts.size)]
-        background = np.empty(magnitude.shape)
+        background = empty_mask_like(magnitude)
         for ch in range(magnitude.shape[2]):
-            frames = np.ascontiguousarray(magnitude[:, :, ch].T)
-            out = np.empty(frames.shape)
-            neighbour_mask(frames, neighbours, counts, EPSILON, out)
-            background[:, :, ch] = out.T
+            frames = np.ascontiguousarray(magnitude[:, :, ch].T)  # (T, F): a view of sepkit's STFT layout
+            neighbour_mask(frames, neighbours, counts, EPSILON, background[:, :, ch].T)
         self.result_masks = foreground_background_masks(self, background)
         return self.result_masks
 
