@@ -154,3 +154,9 @@ def test_bad_arguments(loop, kwargs, match):
     args = {"num_sources": 2, "n_components": 8, **kwargs}
     with pytest.raises(SeparationError, match=match):
         TimbreClustering(loop[0], **args)
+
+
+def test_silent_mixture_is_refused():
+    silent = sepkit.AudioSignal(np.zeros(8000), 8000)
+    with pytest.raises(SeparationError, match="all zeros"):
+        TimbreClustering(silent, 2, 4, seed=0).run()
