@@ -5,3 +5,4 @@ from .repet_sim import RepetSim
 from .ft2d import FT2D
 from .hpss import HPSS
 from .timbre_clustering import TimbreClustering
+from .melody import Melody
