@@ -10,7 +10,6 @@ Pure functions on C-contiguous float64 arrays; nothing from sepkit is imported.
 """
 
 import numba
-import numpy as np
 
 __all__ = ["ialm_update"]
 
