@@ -53,11 +53,12 @@ def svd_threshold(matrix, tau: float, method: str = "gram", rank_hint: int | Non
     method : {'gram', 'full'}
         ``'full'``: a thin SVD (LAPACK ``gesdd``, nussl's way). ``'gram'``: the eigenpairs of
         ``B^T B`` (``B`` the matrix or its transpose, whichever has fewer columns) above
-        ``tau^2``, and ``B V diag(1 - tau / sigma) V^T``; only those eigenpairs are computed
-        (LAPACK ``syevr``) when ``rank_hint`` says they are few.
+        ``tau^2``, and ``B V diag(1 - tau / sigma) V^T``. When ``rank_hint`` says they are few,
+        only the largest eigenpairs are computed (Lanczos, ARPACK to machine precision), and
+        the answer is used only if it reaches below ``tau^2``; else a dense ``syevr``.
     rank_hint : int or None
         Expected rank of the result (the previous iteration's), used only to pick the
-        eigensolver; the result does not depend on it.
+        eigensolver; the result does not depend on it beyond rounding.
 
     Returns
     -------
@@ -74,20 +75,43 @@ def svd_threshold(matrix, tau: float, method: str = "gram", rank_hint: int | Non
     b = matrix if tall else matrix.T
     gram = b.T @ b
     n = gram.shape[0]
-    if rank_hint is not None and rank_hint < n // 10:
-        eigvals, eigvecs = scipy.linalg.eigh(
-            gram, subset_by_value=(tau * tau, np.inf), driver="evr", check_finite=False
-        )
+    found = None
+    if rank_hint is not None:
+        found = _top_eigenpairs_lanczos(gram, tau * tau, rank_hint)
+    if found is None:
+        eigvals, eigvecs = scipy.linalg.eigh(gram, driver="evr", check_finite=False, overwrite_a=True)
     else:
-        eigvals, eigvecs = scipy.linalg.eigh(gram, driver="evd", check_finite=False, overwrite_a=True)
-        keep = eigvals > tau * tau
-        eigvals, eigvecs = eigvals[keep], eigvecs[:, keep]
+        eigvals, eigvecs = found
+    keep = eigvals > tau * tau
+    eigvals, eigvecs = eigvals[keep], eigvecs[:, keep]
     rank = eigvals.size
     if rank == 0:
         return np.zeros(matrix.shape), 0
     sigma = np.sqrt(eigvals)
     low = ((b @ eigvecs) * (1.0 - tau / sigma)) @ eigvecs.T
     return (low if tall else low.T), rank
+
+
+def _top_eigenpairs_lanczos(gram: np.ndarray, floor: float, rank_hint: int):
+    """The eigenpairs of ``gram`` above ``floor`` by Lanczos (ARPACK, to machine precision), or None.
+
+    Asks for ``k = max(2 rank_hint, rank_hint + 8)`` of the largest; the answer holds every
+    eigenvalue above ``floor`` only if the smallest of them is at or below it, else (or if
+    ``k`` is not small against the size, or ARPACK does not converge) None: use a dense solver.
+    """
+    import scipy.sparse.linalg
+
+    n = gram.shape[0]
+    k = max(2 * rank_hint, rank_hint + 8)
+    if k >= n // 10:
+        return None
+    try:
+        eigvals, eigvecs = scipy.sparse.linalg.eigsh(gram, k=k, which="LA", tol=0.0, v0=np.ones(n))
+    except scipy.sparse.linalg.ArpackError:
+        return None
+    if eigvals.min() > floor:
+        return None
+    return eigvals, eigvecs
 
 
 def _largest_singular_value(matrix: np.ndarray) -> float:
