@@ -78,6 +78,34 @@ def test_clusterer_is_fitted_on_the_loud_bins(tones):
         np.testing.assert_allclose(sep.clusterer.cluster_centers_[k], rows[labels == k].mean(axis=0), rtol=1e-9)
 
 
+def test_pilot_fit_reaches_the_full_fit():
+    # Many loud rows: KMeans's starts run on a random subset, then one run on every loud row from the
+    # best pilot centres. Planted blobs: the same clustering as n_init full runs.
+    from sklearn.cluster import KMeans
+
+    class SmallPilot(FrequencyClustering):
+        PILOT_POINTS = 200
+
+        def extract_features(self):
+            F, T, C = self._mask_shape()
+            rng = np.random.default_rng(0)
+            blob = (np.arange(F) > F // 2).astype(float)[:, None, None, None] * 4.0
+            return blob + rng.normal(0, 0.3, (F, T, C, 3))
+
+    t = np.arange(SR) / SR
+    mix = sepkit.AudioSignal(np.sin(2 * np.pi * 440 * t) + 0.1 * np.random.default_rng(1).normal(size=SR), SR)
+    sep = SmallPilot(mix, 2, percentile=50, seed=0)
+    sep.run()
+    rows = sep.features.reshape(-1, 3)[sep.loud_bins.ravel()]
+    assert rows.shape[0] > 2 * SmallPilot.PILOT_POINTS
+    assert sep.clusterer.get_params()["n_init"] == 1  # started from the pilot centres
+    full = KMeans(2, n_init=10, random_state=0).fit(rows)
+    assert sep.clusterer.inertia_ == pytest.approx(full.inertia_, rel=1e-9)
+    for k in range(2):
+        members = rows[sep.clusterer.labels_ == k]
+        np.testing.assert_allclose(sep.clusterer.cluster_centers_[k], members.mean(axis=0), rtol=1e-9)
+
+
 def test_given_centres_without_fitting(tones):
     mix, _ = tones
     centres = np.array([[0.3], [3.0]])

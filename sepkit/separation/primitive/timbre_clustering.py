@@ -15,8 +15,9 @@ their contributions,
     \phi \leftarrow \phi / (\lVert \phi \rVert + 10^{-8}),
 
 and :class:`~sepkit.separation.clustering.ClusteringSeparationBase` clusters these unit
-vectors into ``num_sources`` masks (soft k-means by default). The contraction is computed
-as one matrix product, never as nussl's (K, C T, F) tensor.
+vectors into ``num_sources`` masks (soft k-means by default). The contraction is a numba
+kernel (:func:`sepkit.kernels.clustering.timbre_features`) writing each bin's vector once,
+never nussl's (K, C T, F) tensor of component spectrograms.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from ...core import SeparationError
 from ...core.validation import check_int
+from ...kernels import clustering as _kernels
 from ..clustering import ClusteringSeparationBase
 from ..nmf.grouping import template_mfccs
 from ..nmf.mixin import NMFMixin
@@ -53,17 +55,14 @@ def timbre_features(templates, activations, cepstra) -> np.ndarray:
     numpy.ndarray of float64, shape (n_freq, n_frames, n_channels, n_features)
         ``phi / (||phi|| + 1e-8)``.
     """
-    W = np.asarray(templates, dtype=np.float64)
-    A = np.asarray(activations, dtype=np.float64)
-    c = np.asarray(cepstra, dtype=np.float64)
-    K, F = W.shape
-    _, N, C = A.shape
-    D = c.shape[1]
-    B = (W[:, :, None] * c[:, None, :]).reshape(K, F * D)             # (K, F D)
-    rows = A.reshape(K, N * C).T @ B                                   # (N C, F D)
-    phi = np.ascontiguousarray(rows.reshape(N, C, F, D).transpose(2, 0, 1, 3))
-    norm = np.sqrt(np.einsum("ftcd,ftcd->ftc", phi, phi))
-    phi /= (norm + 1e-8)[..., None]
+    W = np.ascontiguousarray(templates, dtype=np.float64)
+    A = np.ascontiguousarray(activations, dtype=np.float64)
+    c = np.ascontiguousarray(cepstra, dtype=np.float64)
+    if W.ndim != 2 or A.ndim != 3 or c.ndim != 2 or not W.shape[0] == A.shape[0] == c.shape[0]:
+        raise _E(f"templates (K, F), activations (K, N, C) and cepstra (K, D) do not match: shapes "
+                 f"{W.shape}, {A.shape}, {c.shape}")
+    phi = np.empty((W.shape[1], A.shape[1], A.shape[2], c.shape[1]))
+    _kernels.timbre_features(W, A, c, phi)
     return phi
 
 
