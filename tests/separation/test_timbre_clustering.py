@@ -12,7 +12,7 @@ from sepkit.core import SeparationError
 from sepkit.evaluation import si_sdr_matched
 from sepkit.separation.clustering import ClusteringSeparationBase
 from sepkit.separation.nmf.grouping import template_mfccs
-from sepkit.separation.primitive.timbre_clustering import TimbreClustering, timbre_features
+from sepkit.separation.primitive.timbre_clustering import TimbreClustering, linear_mel_cepstra, timbre_features
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "nussl")
 
@@ -61,6 +61,9 @@ def test_tone_and_noise_fall_into_their_own_clusters():
         share = masks[:, loud].mean(axis=1)
         assert share.max() > 0.8, share  # measured: 0.97 and 0.98
     assert np.all(si_sdr_matched(sources, sep.make_audio_signals())[0] > 10.0)
+    linear = TimbreClustering(mix, 2, 4, cepstrum="linear", n_mfcc=20, seed=0)
+    assert np.all(si_sdr_matched(sources, linear())[0] > 10.0)
+    assert linear.cepstra.shape == (4, 20)
 
 
 def test_cepstra_are_the_grouping_mfccs():
@@ -111,6 +114,9 @@ def test_features_and_masks_match_nussl_given_its_nmf():
         pytest.skip(f"nussl fixture {path} not present")
     data = np.load(path)
     mix = sepkit.AudioSignal(data["mix"].astype(np.float64), int(data["sample_rate"]))
+    cepstra = linear_mel_cepstra(data["components"], mix.sample_rate, 2048)  # cepstrum='linear' is nussl's
+    scale = np.abs(data["mfcc"]).max()
+    np.testing.assert_allclose(cepstra, data["mfcc"], rtol=0, atol=1e-6 * scale)  # measured 3e-9 of full scale
     phi = timbre_features(data["components"], data["activations"], data["mfcc"])
     np.testing.assert_allclose(phi[data["feature_bins"]], data["features"], rtol=0, atol=1e-6)  # measured 1.6e-7
 
@@ -146,6 +152,8 @@ def test_at_least_as_good_as_nussl_on_the_loop():
 @pytest.mark.parametrize("kwargs, match", [
     ({"n_components": 0}, "n_components"),
     ({"n_mfcc": 40}, "n_mfcc"),
+    ({"n_mfcc": 129, "cepstrum": "linear"}, "n_mfcc"),
+    ({"cepstrum": "mel"}, "cepstrum"),
     ({"nmf_kwargs": [1]}, "nmf_kwargs"),
     ({"nmf_kwargs": {"alpha": 1}}, "alpha"),
     ({"clustering_type": "DBSCAN"}, "clustering_type"),

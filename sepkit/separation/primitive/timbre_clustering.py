@@ -4,8 +4,12 @@ The mixture's magnitude spectrogram (channels side by side) is factorised by NMF
 ``n_components`` templates :math:`W_k` (spectra) and activations :math:`A_k(t, c)`
 (:meth:`sepkit.separation.nmf.mixin.NMFMixin.fit`: Frobenius NMF, NNDSVDa start, 200
 iterations, as nussl's scikit-learn NMF). Each template gets a timbre vector
-:math:`\mathbf{c}_k`, its MFCCs (:func:`sepkit.separation.nmf.grouping.template_mfccs`:
-mel filterbank, log, orthonormal DCT-II, coefficients 1 to ``n_mfcc``). Every
+:math:`\mathbf{c}_k`: with ``cepstrum='log'`` (the default) its real MFCCs
+(:func:`sepkit.separation.nmf.grouping.template_mfccs`: 40 mel bands, log, DCT-II,
+coefficients 1 to ``n_mfcc``, the grouping features of :class:`~sepkit.separation.NMF`);
+with ``cepstrum='linear'`` nussl's vectors, the first ``n_mfcc`` coefficients of the
+orthonormal DCT-II of the *linear* mel power of the template (128 Slaney bands of
+:math:`W_k^2`; :func:`linear_mel_cepstra`). Every
 time-frequency bin then receives the timbre of the components that explain it, weighted by
 their contributions,
 
@@ -25,17 +29,47 @@ from __future__ import annotations
 import numpy as np
 
 from ...core import SeparationError
-from ...core.validation import check_int
+from ...core.validation import check_choice, check_int
 from ...kernels import clustering as _kernels
 from ..clustering import ClusteringSeparationBase
 from ..nmf.grouping import template_mfccs
 from ..nmf.mixin import NMFMixin
 from ..registry import register
 
-__all__ = ["TimbreClustering", "timbre_features"]
+__all__ = ["TimbreClustering", "timbre_features", "linear_mel_cepstra"]
 
 _E = SeparationError
-_N_MELS = 40
+_N_MELS = {"linear": 128, "log": 40}
+
+
+def linear_mel_cepstra(templates, sample_rate, n_fft, n_mfcc=13, n_mels=128) -> np.ndarray:
+    """nussl's timbre vectors: the DCT of the linear mel power of each template.
+
+    ``mel = M @ W**2`` with ``M`` the Slaney mel filterbank (:func:`librosa.filters.mel`,
+    ``n_mels`` bands up to the Nyquist frequency), then the orthonormal DCT-II along the
+    bands, coefficients 0 to ``n_mfcc - 1`` (what ``librosa.feature.mfcc(S=mel)`` returns
+    when given a power instead of a log-power spectrogram, as nussl does).
+
+    Parameters
+    ----------
+    templates : numpy.ndarray, shape (K, n_freq)
+        Nonnegative templates, ``n_freq = n_fft // 2 + 1``.
+    sample_rate : float
+    n_fft : int
+    n_mfcc : int, default 13
+    n_mels : int, default 128
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (K, n_mfcc)
+    """
+    import librosa
+    import scipy.fft
+
+    W = np.asarray(templates, dtype=np.float64)
+    bank = librosa.filters.mel(sr=float(sample_rate), n_fft=int(n_fft), n_mels=n_mels, dtype=np.float64)
+    mel = bank @ (W.T**2)
+    return np.ascontiguousarray(scipy.fft.dct(mel, type=2, norm="ortho", axis=0)[:n_mfcc].T)
 
 
 def timbre_features(templates, activations, cepstra) -> np.ndarray:
@@ -81,11 +115,14 @@ class TimbreClustering(ClusteringSeparationBase):
     n_components : int
         Number of NMF templates >= 1.
     n_mfcc : int, default 13
-        MFCCs per template, in [1, 39] (coefficients 1 to ``n_mfcc`` of 40 mel bands; the
-        level coefficient c0 is left out).
+        Cepstral coefficients per template: in [1, 128] for ``'linear'`` (coefficients 0 to
+        ``n_mfcc - 1`` of 128 bands), in [1, 39] for ``'log'`` (1 to ``n_mfcc`` of 40 bands).
     nmf_kwargs : dict, optional
         Keywords of :meth:`~sepkit.separation.nmf.mixin.NMFMixin.fit` (``beta_loss``,
         ``n_iter``, ``init``, ``l1_ratio``, ``alpha_W``, ``alpha_H``).
+    cepstrum : {'log', 'linear'}, default 'log'
+        Timbre vector of a template: real MFCCs (log mel energies, without c0), or nussl's
+        DCT of its linear mel power (:func:`linear_mel_cepstra`).
     clustering_type, fit_clusterer, percentile, beta, mask_type, mask_threshold, seed, stft_params, **clusterer_kwargs
         As in :class:`~sepkit.separation.clustering.ClusteringSeparationBase`; ``seed``
         also seeds the NMF (its ``'random'`` start).
@@ -97,7 +134,7 @@ class TimbreClustering(ClusteringSeparationBase):
     activations : numpy.ndarray or None
         After :meth:`run`: shape ``(n_components, n_frames, n_channels)``.
     cepstra : numpy.ndarray or None
-        After :meth:`run`: the templates' MFCCs, shape ``(n_components, n_mfcc)``.
+        After :meth:`run`: the templates' timbre vectors, shape ``(n_components, n_mfcc)``.
 
     Raises
     ------
@@ -107,23 +144,26 @@ class TimbreClustering(ClusteringSeparationBase):
 
     Notes
     -----
-    Differences from nussl: nussl's "MFCCs" are the DCT of the *linear* mel power of the
-    squared templates (``librosa.feature.mfcc`` given a power spectrogram instead of a log
-    one), with 128 mel bands and c0 kept; here they are real MFCCs of the templates (log
-    mel energies, 40 bands, c0 dropped so the template's level does not count), the grouping
-    features of :class:`~sepkit.separation.NMF`. Several channels are unfolded correctly
-    (nussl interleaves channels and frames). NMF is sepkit's multiplicative-update NMF, not
-    scikit-learn's coordinate descent, so templates differ from nussl's in detail.
+    Differences from nussl: NMF is sepkit's multiplicative-update NMF, not scikit-learn's
+    coordinate descent, so templates differ in detail; several channels are unfolded
+    correctly (nussl interleaves channels and frames); the clusterer and the NMF are seeded.
+    nussl's timbre vectors are not real MFCCs (``librosa.feature.mfcc`` given a power
+    spectrogram instead of its log); sepkit uses real MFCCs by default and offers nussl's
+    as ``cepstrum='linear'`` (better on the drums example, worse on short excerpts of the
+    loop; see the docs page).
     """
 
     def __init__(self, input_audio_signal, num_sources, n_components, n_mfcc=13, nmf_kwargs=None,
-                 clustering_type="KMeans", fit_clusterer=True, percentile=90, beta=5.0, mask_type="soft",
+                 cepstrum="log", clustering_type="KMeans", fit_clusterer=True, percentile=90, beta=5.0,
+                 mask_type="soft",
                  mask_threshold=0.5, seed=None, stft_params=None, **clusterer_kwargs):
         super().__init__(input_audio_signal, num_sources, clustering_type=clustering_type,
                          fit_clusterer=fit_clusterer, percentile=percentile, beta=beta, mask_type=mask_type,
                          mask_threshold=mask_threshold, seed=seed, stft_params=stft_params, **clusterer_kwargs)
         self.n_components = check_int("n_components", n_components, 1, error=_E)
-        self.n_mfcc = check_int("n_mfcc", n_mfcc, 1, _N_MELS - 1, error=_E)
+        self.cepstrum = check_choice("cepstrum", cepstrum, ("linear", "log"), error=_E)
+        top = _N_MELS["linear"] if self.cepstrum == "linear" else _N_MELS["log"] - 1
+        self.n_mfcc = check_int(f"n_mfcc (cepstrum={self.cepstrum!r})", n_mfcc, 1, top, error=_E)
         if nmf_kwargs is not None and not isinstance(nmf_kwargs, dict):
             raise _E(f"nmf_kwargs must be a dict of NMFMixin.fit keywords or None, got {nmf_kwargs!r}")
         allowed = {"beta_loss", "l1_ratio", "alpha_W", "alpha_H", "n_iter", "init"}
@@ -134,7 +174,7 @@ class TimbreClustering(ClusteringSeparationBase):
         self.templates = self.activations = self.cepstra = None
 
     def extract_features(self) -> np.ndarray:
-        """NMF of the mixture, MFCCs of the templates, contribution-weighted timbre per bin.
+        """NMF of the mixture, cepstra of the templates, contribution-weighted timbre per bin.
 
         Returns
         -------
@@ -145,7 +185,10 @@ class TimbreClustering(ClusteringSeparationBase):
         _, W, A = NMFMixin.fit(self.audio_signal, self.n_components, seed=int(rng.integers(2**31 - 1)),
                                stft_params=self.stft_params, **(self.nmf_kwargs or {}))
         n_fft = self.stft_params.window_length
-        cepstra = template_mfccs(W.T, self.sample_rate, n_fft, n_mels=_N_MELS, n_mfcc=self.n_mfcc)
+        if self.cepstrum == "linear":
+            cepstra = linear_mel_cepstra(W, self.sample_rate, n_fft, n_mfcc=self.n_mfcc)
+        else:
+            cepstra = template_mfccs(W.T, self.sample_rate, n_fft, n_mels=_N_MELS["log"], n_mfcc=self.n_mfcc)
         self.templates, self.activations, self.cepstra = W, A, cepstra
         return timbre_features(W, A, cepstra)
 
