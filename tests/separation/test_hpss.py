@@ -193,3 +193,15 @@ def test_binary_ties_deviate_from_nussl():
 def test_bad_arguments(drums, kwargs, match):
     with pytest.raises(SeparationError, match=match):
         HPSS(drums[0], **kwargs)
+
+
+def test_at_least_as_good_as_nussl_on_the_whole_example():
+    path = os.path.join(FIXTURES, "quality.json")
+    if not os.path.exists(path):
+        pytest.skip("nussl's scores tests/data/nussl/quality.json not present")
+    with open(path) as file:
+        nussl = json.load(file)["drums"]["hpss"]["si_sdr"]  # 7.288 / 7.212 dB
+    mix, sources = sepkit.datasets.load_foreground_background_example("drums")
+    refs = [sources["harmonic"], sources["percussive"]]
+    ours = si_sdr_signals(refs, HPSS(mix)())[:, 0]
+    assert np.all(ours >= np.array([nussl["harmonic"], nussl["percussive"]]) - 0.005), (ours, nussl)
