@@ -104,6 +104,19 @@ def test_bad_arguments(loop, kwargs, word):
 def test_pitch_rate_must_give_a_whole_hop(loop):
     with pytest.raises(SeparationError, match="pitch_sample_rate"):
         Melody(loop[0].truncate(4410), pitch_sample_rate=16000).run()
+    assert Melody(loop[0])._pitch_rate() == 22050
+
+
+def test_low_sample_rate_tracks_at_its_own_rate():
+    sr = 8000
+    t = np.arange(sr) / sr
+    tone = sum(np.sin(2 * np.pi * 330.0 * h * t) / h for h in range(1, 6))
+    sep = Melody(sepkit.AudioSignal(0.1 * tone[None], sr))
+    assert sep._pitch_rate() == 8000
+    sep.run()
+    voiced = sep.pitch > 0
+    assert voiced[5:-5].mean() > 0.9
+    np.testing.assert_allclose(sep.pitch[voiced], 330.0, rtol=0.01)
 
 
 def test_quality_on_the_loop(loop):

@@ -80,9 +80,11 @@ class Melody(MaskSeparationBase):
         Half-width of each overtone's peak in the mask, in STFT bins (> 0).
     high_pass_cutoff : float
         Bins below this frequency (Hz) go entirely to the background.
-    pitch_sample_rate : int
+    pitch_sample_rate : int or None
         Rate (Hz) the mixture is resampled to for pYIN (cost grows with it); at least
-        ``2 * maximum_frequency``.
+        ``2 * maximum_frequency``, and giving a whole pYIN hop. ``None``: the mixture's rate
+        halved while it stays at or above 22,050 Hz and the STFT hop stays even (22,050 Hz
+        for 44.1 kHz, the mixture's own rate at 22.05 kHz or below).
     f0 : array_like or None
         A pitch track to use instead of pYIN: Hz per STFT frame, 0 where unvoiced.
     mask_type : {'soft', 'binary'} or SoftMask or BinaryMask
@@ -115,7 +117,7 @@ class Melody(MaskSeparationBase):
     """
 
     def __init__(self, input_audio_signal, minimum_frequency=55.0, maximum_frequency=1760.0, num_overtones=40,
-                 voicing_tolerance=0.2, harmonic_width=2.0, high_pass_cutoff=100.0, pitch_sample_rate=22050,
+                 voicing_tolerance=0.2, harmonic_width=2.0, high_pass_cutoff=100.0, pitch_sample_rate=None,
                  f0=None, mask_type="soft", mask_threshold=0.5, stft_params=None):
         super().__init__(input_audio_signal, mask_type=mask_type, mask_threshold=mask_threshold,
                          stft_params=stft_params)
@@ -128,8 +130,10 @@ class Melody(MaskSeparationBase):
         self.voicing_tolerance = check_real("voicing_tolerance", voicing_tolerance, 0.0, 1.0, error=SeparationError)
         self.harmonic_width = check_real("harmonic_width", harmonic_width, 0.0, inclusive=False, error=SeparationError)
         self.high_pass_cutoff = check_cutoff(self, high_pass_cutoff)
-        self.pitch_sample_rate = check_int("pitch_sample_rate", pitch_sample_rate, 1, error=SeparationError)
-        if self.pitch_sample_rate < 2 * self.maximum_frequency:
+        if pitch_sample_rate is not None:
+            pitch_sample_rate = check_int("pitch_sample_rate", pitch_sample_rate, 1, error=SeparationError)
+        self.pitch_sample_rate = pitch_sample_rate
+        if self._pitch_rate() < 2 * self.maximum_frequency:
             raise SeparationError(
                 f"pitch_sample_rate={pitch_sample_rate!r} is below twice maximum_frequency ({self.maximum_frequency} Hz)"
             )
@@ -141,6 +145,14 @@ class Melody(MaskSeparationBase):
         self.source_labels = ["background", "foreground"]
         self.pitch = None
         self.voicing_probability = None
+
+    def _pitch_rate(self) -> int:
+        if self.pitch_sample_rate is not None:
+            return self.pitch_sample_rate
+        rate, hop = self.sample_rate, self.stft_params.hop_length
+        while rate % 2 == 0 and rate // 2 >= 22050 and hop % 2 == 0:
+            rate, hop = rate // 2, hop // 2
+        return rate
 
     def track_pitch(self) -> tuple[np.ndarray, np.ndarray]:
         """pYIN on the channels' mean, resampled to ``pitch_sample_rate``, on the STFT's frames.
@@ -154,20 +166,20 @@ class Melody(MaskSeparationBase):
         import librosa
 
         audio = np.mean(self.audio_signal.audio_data, axis=0)
-        rate = self.sample_rate
-        if self.pitch_sample_rate != rate:
-            audio = librosa.resample(audio, orig_sr=rate, target_sr=self.pitch_sample_rate, res_type="soxr_hq")
-        ratio = self.pitch_sample_rate / rate
+        rate, pitch_rate = self.sample_rate, self._pitch_rate()
+        if pitch_rate != rate:
+            audio = librosa.resample(audio, orig_sr=rate, target_sr=pitch_rate, res_type="soxr_hq")
+        ratio = pitch_rate / rate
         hop = self.stft_params.hop_length * ratio
         if abs(hop - round(hop)) > 1e-9:
             raise SeparationError(
-                f"pitch_sample_rate={self.pitch_sample_rate} gives a pYIN hop of {hop:g} samples (the STFT hop "
+                f"pitch_sample_rate={pitch_rate} gives a pYIN hop of {hop:g} samples (the STFT hop "
                 f"{self.stft_params.hop_length} at {rate} Hz): choose a rate giving a whole hop"
             )
         hop = int(round(hop))
-        frame_length = 1 << int(np.ceil(np.log2(max(0.09 * self.pitch_sample_rate, 4 * hop))))
+        frame_length = 1 << int(np.ceil(np.log2(max(0.09 * pitch_rate, 4 * hop))))
         f0, flag, probability = librosa.pyin(
-            audio, fmin=self.minimum_frequency, fmax=self.maximum_frequency, sr=self.pitch_sample_rate,
+            audio, fmin=self.minimum_frequency, fmax=self.maximum_frequency, sr=pitch_rate,
             frame_length=frame_length, hop_length=hop, fill_na=None,
         )
         voiced = flag | (probability >= 1.0 - self.voicing_tolerance)
@@ -198,6 +210,6 @@ class Melody(MaskSeparationBase):
 register(
     "melody", Melody,
     "predominant melody: pYIN pitch track and a harmonic comb mask (nussl's Melodia without the vamp plugin)",
-    quick={"minimum_frequency": 300.0, "num_overtones": 10},
+    quick={"minimum_frequency": 300.0, "num_overtones": 10}, evaluate=False,
     demo=(DemoRow("loop", "Melody (pYIN, f0 >= 300 Hz)", {"minimum_frequency": 300.0}, order=14),),
 )
