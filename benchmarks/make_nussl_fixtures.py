@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -188,9 +189,23 @@ def to_saved(case, out):
     return arrays
 
 
-def quality(out_dir, timeout):
+def nussl_estimates(kind, method, mix, params, cache, timeout):
+    """nussl's estimates of ``method`` on the full ``kind`` example (cached as npz in ``cache``)."""
+    path = os.path.join(cache, f"{kind}_{method}.npz") if cache else None
+    if path and os.path.exists(path):
+        with np.load(path) as f:
+            return f["estimates"]
+    out = run_nussl(HEADER + nussl_script("q", method, params, True),
+                    {"q__mix": mix.audio_data, "q__sample_rate": np.array(mix.sample_rate)}, timeout=timeout)
+    if path:
+        os.makedirs(cache, exist_ok=True)
+        np.savez(path, estimates=out["q__estimates"])
+    return out["q__estimates"]
+
+
+def quality(out_dir, timeout, cache=None):
     """nussl's SDR / SI-SDR on the full 10-s examples (default parameters), to quality.json."""
-    from sepkit.evaluation import bss_eval_v4, si_sdr_matched, si_sdr_signals
+    from sepkit.evaluation import bss_eval_v4, si_sdr_matched
 
     results = {}
     for kind in ("loop", "drums"):
@@ -198,20 +213,14 @@ def quality(out_dir, timeout):
         refs = list(sources.values())
         entry = {"sources": list(sources), "duration_s": mix.signal_duration}
         for method in ["mix_as_estimate", *CLASSES]:
+            params = dict(TIMBRE_DEFAULTS) if method == "timbre" else {}
             if method == "mix_as_estimate":
                 estimates = [mix.with_label(label) for label in sources]
-                params = {}
             else:
-                params = dict(TIMBRE_DEFAULTS) if method == "timbre" else {}
-                out = run_nussl(HEADER + nussl_script("q", method, params, True),
-                                {"q__mix": mix.audio_data, "q__sample_rate": np.array(mix.sample_rate)},
-                                timeout=timeout)
-                estimates = [AudioSignal(e, mix.sample_rate) for e in out["q__estimates"]]
-            if method == "timbre":  # clusters come in no particular order
-                si, assignment = si_sdr_matched(refs, estimates)
-                estimates = [estimates[i] for i in assignment]
-            else:
-                si, assignment = si_sdr_signals(refs, estimates).mean(axis=1), np.arange(len(refs))
+                out = nussl_estimates(kind, method, mix, params, cache, timeout)
+                estimates = [AudioSignal(e, mix.sample_rate) for e in out]
+            si, assignment = si_sdr_matched(refs, estimates)  # which output is which source
+            estimates = [estimates[i] for i in assignment]
             v4 = bss_eval_v4(refs, estimates, mix.sample_rate, window=1.0, hop=1.0)
             sdr = np.nanmedian(v4.values["SDR"], axis=1)
             entry[method] = {
@@ -220,13 +229,15 @@ def quality(out_dir, timeout):
                 "sdr_v4_median": {label: round(float(x), 3) for label, x in zip(sources, sdr)},
                 "estimate_order": [int(i) for i in assignment],
             }
-            print(kind, method, entry[method]["si_sdr"], entry[method]["sdr_v4_median"], flush=True)
+            print(kind, method, entry[method]["si_sdr"], entry[method]["sdr_v4_median"], list(assignment), flush=True)
         results[kind] = entry
     results["note"] = ("nussl 1.1.9 with default parameters (TimbreClustering: num_sources=2, n_components=16, "
                        "KMeans random_state=0, n_init=10) on the full bundled examples; SI-SDR over the whole "
                        "signal, SDR = BSS Eval v4 (images, 1-s windows and hops) median over frames; both by "
-                       "sepkit.evaluation on nussl's estimates. Estimates in nussl's output order, except "
-                       "TimbreClustering (matched by the Hungarian algorithm on SI-SDR).")
+                       "sepkit.evaluation on nussl's estimates. Each source is scored against the nussl output "
+                       "matched to it (Hungarian algorithm on SI-SDR): estimate_order[i] is the index, in nussl's "
+                       "output order, of the estimate of source i (for REPET on 'drums', the repeating background "
+                       "is the drum loop: estimate_order [1, 0]).")
     results["date"] = datetime.date.today().isoformat()
     with open(os.path.join(out_dir, "quality.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -239,6 +250,8 @@ def main(argv=None):
     parser.add_argument("--no-fixtures", action="store_true", help="only quality.json")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "sepkit-nussl-quality"),
+                        help="where nussl's 10-s estimates are kept between runs (default: %(default)s)")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     results = {} if args.no_fixtures else run_cases(args.cases, args.timeout)
@@ -248,7 +261,7 @@ def main(argv=None):
         print(f"{case}: masks {arrays['masks'].shape} {arrays['masks'].dtype}, "
               f"{os.path.getsize(path) / 1e6:.2f} MB, versions {list(arrays['versions'])}", flush=True)
     if args.quality:
-        quality(args.out, args.timeout)
+        quality(args.out, args.timeout, args.cache)
 
 
 if __name__ == "__main__":
