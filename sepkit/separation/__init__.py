@@ -37,3 +37,6 @@ __all__ = [
     "get_separator",
     "register",
 ]
+
+# Helper H (issue 11): RPCA and OverlapAdd register on import (lead: export RPCA, OverlapAdd, Melody).
+from . import composite, factorization  # noqa: E402,F401
