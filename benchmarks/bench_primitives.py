@@ -14,6 +14,9 @@ no STFT or inverse: sepkit's figure includes both), with the largest mask differ
 Separators not on main yet are skipped, so the script runs whatever exists. Usage::
 
     python benchmarks/bench_primitives.py [--seconds 30] [--repeats 3] [--methods repet hpss ...] [--no-nussl]
+
+nussl's RPCA takes a full SVD per iteration (about 5 minutes on 10 s under load, several times
+that on 30 s): time it on its own, e.g. ``--seconds 10 --repeats 1 --methods rpca``.
 """
 
 from __future__ import annotations
