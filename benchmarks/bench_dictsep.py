@@ -10,7 +10,7 @@ STFT, H = 6144, hop 256). Timed stages:
   DictSep's fast mode (``floor=1e-3``, i.e. candidates below -60 dB of the frame maximum are
   ignored, and 5 pursuit iterations), each with one numba thread (the original's figure is
   single-threaded) and with all threads (frames in parallel);
-* C. dictionary training (``train_dictionaries``, ``I = 2``, ``runs`` steps, lifetime 500)
+* C. dictionary training (``train_dictionaries``, ``I = 2``, ``n_iter`` steps, lifetime 500)
   on the log spectrogram of the fast setting, per step, with one seed and with one seed
   per thread in parallel, with L-BFGS-B's stopping rules of the refits (faithful) and with
   fast mode's looser ones (``ftol=1e-6``, ``gtol=1e-4`` instead of 2.2e-9 and 1e-5);
@@ -31,7 +31,7 @@ Times are minima over ``--repeats`` runs after a warm-up on two frames (numba co
 excluded).
 Usage::
 
-    python benchmarks/bench_dictsep.py [--repeats 1] [--seconds 3] [--frames 517] [--runs 1000]
+    python benchmarks/bench_dictsep.py [--repeats 1] [--seconds 3] [--frames 517] [--n-iter 1000]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--runs", type=int, default=1000, help="training steps per dictionary")
+    parser.add_argument("--n-iter", type=int, default=1000, help="training steps per dictionary")
     parser.add_argument("--frames", type=int, default=None,
                         help="time the log spectrogram on the first FRAMES frames only")
     args = parser.parse_args(argv)
@@ -128,20 +128,20 @@ def main(argv=None):
                   f"{TARGET['separation frame']:6d}x")
     numba.set_num_threads(all_threads)
     # C. training: `runs` steps per dictionary (2I = 4 columns), one or two seeds in parallel
-    runs = args.runs
+    runs = args.n_iter
     for num_dicts in sorted({1, all_threads}):
-        t = _best(lambda: train_dictionaries(Y, 2, runs=runs, lifetime=500, num_dicts=num_dicts, seed=0),
+        t = _best(lambda: train_dictionaries(Y, 2, n_iter=runs, lifetime=500, num_dicts=num_dicts, seed=0),
                   args.repeats,
-                  warm=lambda: train_dictionaries(Y[:, :4], 2, runs=2, lifetime=2, num_dicts=num_dicts, seed=0))
+                  warm=lambda: train_dictionaries(Y[:, :4], 2, n_iter=2, lifetime=2, num_dicts=num_dicts, seed=0))
         per = t / (runs * num_dicts)
         label = f"C. training step ({num_dicts} seed{'s' if num_dicts > 1 else ''} in parallel)"
         print(f"{label:44s} {min(num_dicts, all_threads):7d} {per:10.4f} {ORIGINAL['training step']:9.2f} "
               f"{ORIGINAL['training step'] / per:8.1f}x {TARGET['training step']:6d}x")
     loose = {"ftol": 1e-6, "gtol": 1e-4}  # DictSep's fast mode (FAST_TOLERANCES)
     for num_dicts in sorted({1, all_threads}):
-        t = _best(lambda: train_dictionaries(Y, 2, runs=runs, lifetime=500, num_dicts=num_dicts, seed=0, **loose),
+        t = _best(lambda: train_dictionaries(Y, 2, n_iter=runs, lifetime=500, num_dicts=num_dicts, seed=0, **loose),
                   args.repeats,
-                  warm=lambda: train_dictionaries(Y[:, :4], 2, runs=2, lifetime=2, num_dicts=num_dicts, seed=0,
+                  warm=lambda: train_dictionaries(Y[:, :4], 2, n_iter=2, lifetime=2, num_dicts=num_dicts, seed=0,
                                                   **loose))
         per = t / (runs * num_dicts)
         label = f"C. training step, fast mode ({num_dicts} seed{'s' if num_dicts > 1 else ''})"

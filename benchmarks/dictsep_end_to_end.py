@@ -72,7 +72,7 @@ def run_case(case: str, seconds: float) -> dict:
     from sepkit.separation import DictSep
 
     mix, refs = _mixture(case, seconds)
-    DictSep(mix.truncate(mix.sample_rate), 2, runs=20, lifetime=20, num_dicts=2, mode="fast", seed=0,
+    DictSep(mix.truncate(mix.sample_rate), 2, n_iter=20, lifetime=20, num_dicts=2, mode="fast", seed=0,
             verbose=False)()  # warm-up: numba compilation
     sep = DictSep(mix, 2, mode="fast", seed=0, verbose=False)
     times = {}
@@ -97,10 +97,10 @@ def run_case(case: str, seconds: float) -> dict:
     swapped = si_sdr_signals(refs, estimates[::-1])[:, 0]
     scores = direct if direct.mean() >= swapped.mean() else swapped
     n_frames = sep.log_spect.shape[1]
-    original = (ORIGINAL["log frame"] * n_frames + ORIGINAL["training step"] * sep.runs * sep.num_dicts
+    original = (ORIGINAL["log frame"] * n_frames + ORIGINAL["training step"] * sep.n_iter * sep.num_dicts
                 + ORIGINAL["separation frame"] * n_frames * sep.num_dicts)
     return {
-        "case": case, "seconds": seconds, "frames": n_frames, "runs": sep.runs, "num_dicts": sep.num_dicts,
+        "case": case, "seconds": seconds, "frames": n_frames, "n_iter": sep.n_iter, "num_dicts": sep.num_dicts,
         "times": times, "total": total, "si_sdr": scores.tolist(),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "original_estimate_s": original,
@@ -123,7 +123,7 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--child", "--case", case, "--seconds", str(args.seconds)],
                              capture_output=True, text=True, check=True)
         res = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"\n{case}: {res['frames']} frames, runs={res['runs']}, num_dicts={res['num_dicts']}")
+        print(f"\n{case}: {res['frames']} frames, n_iter={res['n_iter']}, num_dicts={res['num_dicts']}")
         for stage, seconds in res["times"].items():
             print(f"  {stage:<38}{seconds:8.1f} s")
         print(f"  {'total':<38}{res['total']:8.1f} s   (target < 120 s)")

@@ -2,7 +2,7 @@
 
 Signal: the 3-s, 44.1-kHz mixture of ``notes/dictsep.md`` section 10 (appendix B of the
 notes; ``sepkit.separation.dictsep.synthetic_parts``). For each seed, ``DictSep`` in
-faithful mode with ``runs=2000`` and one dictionary (``num_dicts=1``) learns the dictionary
+faithful mode with ``n_iter=2000`` and one dictionary (``num_dicts=1``) learns the dictionary
 and separates; the script prints the learned columns next to the true harmonic profiles
 (max-normalised) and the gain-only SDR/SIR/SAR of Musisep (``sepkit.evaluation.bss_eval_gain``,
 permutation by the largest SIR sum) for the ratio mask, no mask and the Wiener post-filter.
@@ -13,7 +13,7 @@ its random numbers from ``numpy.random.Generator`` streams, Musisep from ``numpy
 
 Each run computes the log spectrogram again (it does not depend on the seed). Usage::
 
-    nice -n 10 python benchmarks/dictsep_synthetic.py [--seeds 0 1] [--runs 2000] [--seconds 3]
+    nice -n 10 python benchmarks/dictsep_synthetic.py [--seeds 0 1] [--n-iter 2000] [--seconds 3]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sepkit.separation.dictsep.synthetic import part_a_amplitudes, part_b_amplit
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--n-iter", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--mode", default="faithful")
     args = parser.parse_args(argv)
@@ -45,14 +45,14 @@ def main(argv=None):
     sdr_ratio = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        sep = DictSep(mix, 2, runs=args.runs, num_dicts=1, mode=args.mode, seed=seed, verbose=False)
+        sep = DictSep(mix, 2, n_iter=args.n_iter, num_dicts=1, mode=args.mode, seed=seed, verbose=False)
         sep.run()
         elapsed = time.perf_counter() - t0
         D = sep.dictionary.values
         # match columns to the true profiles (A, B) by correlation
         corr = np.array([[np.corrcoef(D[:, i], true[:, j])[0, 1] for j in range(2)] for i in range(2)])
         order = [0, 1] if corr[0, 0] + corr[1, 1] >= corr[0, 1] + corr[1, 0] else [1, 0]
-        print(f"seed {seed}: run {elapsed:.1f} s (mode {args.mode}, runs {args.runs})")
+        print(f"seed {seed}: run {elapsed:.1f} s (mode {args.mode}, n_iter {args.n_iter})")
         for j, name in enumerate("AB"):
             col = D[:, order.index(j)]
             print(f"  column {name}: learned {np.round(col[:6], 3).tolist()}  true {np.round(true[:6, j], 3).tolist()}"

@@ -12,11 +12,11 @@ Usage::
     python recipes/dictsep_chorales.py --out results/dictsep_chorales
 
     # a quick check (about 3 minutes on 2 cores; the default run takes about 5)
-    python recipes/dictsep_chorales.py --seconds 4 --runs 1000 --num-dicts 2 --out /tmp/dictsep_check
+    python recipes/dictsep_chorales.py --seconds 4 --n-iter 1000 --num-dicts 2 --out /tmp/dictsep_check
 
     # a chorales folder (one sub-folder per piece with violin.wav, clarinet.wav, saxophone.wav, bassoon.wav)
     python recipes/dictsep_chorales.py --data path/to/chorales-dev --piece bwv255 --train-piece bwv256 \\
-        --sources violin clarinet --runs 10000 --num-dicts 4 --out results/dictsep_chorales
+        --sources violin clarinet --n-iter 10000 --num-dicts 4 --out results/dictsep_chorales
 
 Experiments (one row each in the table, grouped by mixture):
 
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     parser.add_argument("--four", action=argparse.BooleanOptionalAction, default=None,
                         help="also separate the mix of all four voices (default: when the piece has them)")
     parser.add_argument("--seconds", type=float, help="use only the first SECONDS of every signal")
-    parser.add_argument("--runs", type=int, default=None,
+    parser.add_argument("--n-iter", type=int, default=None,
                         help="DictSep training steps per dictionary, at least 500 (default: DictSep's for the "
                              "mode, 2000 in fast mode)")
     parser.add_argument("--num-dicts", type=int, default=None,
@@ -205,8 +205,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="dictsep_chorales",
                         help="folder for the plots and dictionaries (default: dictsep_chorales)")
     args = parser.parse_args(argv)
-    if args.runs is not None and args.runs < 500:
-        parser.error("--runs must be at least 500 (DictSep's column lifetime)")
+    if args.n_iter is not None and args.n_iter < 500:
+        parser.error("--n-iter must be at least 500 (DictSep's column lifetime)")
     if args.num_dicts is not None and args.num_dicts < 1:
         parser.error("--num-dicts must be at least 1")
     if args.seconds is not None and args.seconds <= 0:
@@ -217,11 +217,11 @@ def main(argv=None) -> int:
     mix = sum(piece.values()).with_label("mix")
     train_mix = sum(train.values()).with_label("mix")
     print(f"{what}: {mix.signal_duration:.2f} s / {train_mix.signal_duration:.2f} s, sources {labels}, "
-          f"runs={args.runs or 'default'}, num_dicts={args.num_dicts or 'default'}, mode={args.mode}, "
+          f"n_iter={args.n_iter or 'default'}, num_dicts={args.num_dicts or 'default'}, mode={args.mode}, "
           f"seed={args.seed}", file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    options = {"runs": args.runs, "num_dicts": args.num_dicts, "mode": args.mode, "seed": args.seed,
+    options = {"n_iter": args.n_iter, "num_dicts": args.num_dicts, "mode": args.mode, "seed": args.seed,
                "verbose": args.verbose}
     start = time.perf_counter()
 

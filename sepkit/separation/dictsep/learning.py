@@ -82,7 +82,7 @@ def train_dictionaries(
     Y,
     n_inst: int,
     *,
-    runs: int = 10000,
+    n_iter: int = 10000,
     lifetime: int = 500,
     num_dicts: int = 1,
     harmonics: int = 25,
@@ -110,7 +110,7 @@ def train_dictionaries(
         :func:`~sepkit.separation.dictsep.logspect.log_spectrogram`).
     n_inst : int
         Number of instruments ``I``; training uses ``2 I`` columns.
-    runs : int
+    n_iter : int
         Training steps per dictionary, at least ``lifetime`` (the paper's drivers: 100000).
     lifetime : int
         Renewal period (Musisep: 500).
@@ -129,7 +129,7 @@ def train_dictionaries(
         Adam step size (Musisep: 1e-3; ``beta1 = 0.9``, ``beta2 = 0.999``, ``eps = 1e-8``).
     batch_size : int
         Frames per Adam step (Musisep: 1); their gradients are summed and the templates are
-        built once per step. ``runs`` and ``lifetime`` count steps.
+        built once per step. ``n_iter`` and ``lifetime`` count steps.
     sampling : {'uniform', 'energy'}
         How frames are drawn: uniformly (Musisep, silent frames included), or with
         probability proportional to ``sum_x Y[x, t]^(2q)`` (the frame's energy in the
@@ -149,13 +149,13 @@ def train_dictionaries(
     """
     Y = check_log_spectrogram(Y)
     ints = {}
-    for name, value, low in (("n_inst", n_inst, 1), ("runs", runs, 1), ("lifetime", lifetime, 2),
+    for name, value, low in (("n_inst", n_inst, 1), ("n_iter", n_iter, 1), ("lifetime", lifetime, 2),
                              ("num_dicts", num_dicts, 1), ("harmonics", harmonics, 1),
                              ("tone_num", tone_num, 1), ("fit_iter", fit_iter, 1), ("batch_size", batch_size, 1)):
         ints[name] = check_int(name, value, low, error=SeparationError)
-    if runs < lifetime:
+    if n_iter < lifetime:
         raise SeparationError(
-            f"runs must be at least lifetime ({lifetime}) so that columns survive a renewal, got {runs!r}"
+            f"n_iter must be at least lifetime ({lifetime}) so that columns survive a renewal, got {n_iter!r}"
         )
     floats = {}
     for name, value in (("beta", beta), ("p", p), ("q", q), ("sigmas", sigmas), ("lr", lr)):
@@ -172,7 +172,7 @@ def train_dictionaries(
             raise SeparationError("sampling='energy' needs a frame with energy, but Y is all zero")
         weights = energy / energy.sum()
     children = default_rng(seed, error=SeparationError).spawn(ints["num_dicts"])
-    return _train_streams(Y, ints["n_inst"], children, ints["harmonics"], ints["runs"], ints["lifetime"],
+    return _train_streams(Y, ints["n_inst"], children, ints["harmonics"], ints["n_iter"], ints["lifetime"],
                           ints["tone_num"], floats, ints["fit_iter"], float(ftol), float(gtol),
                           ints["batch_size"], weights)
 

@@ -49,8 +49,8 @@ FAST_LOG_ITER = 5
 FAITHFUL_TOLERANCES = (2.220446049250313e-09, 1e-5)
 FAST_TOLERANCES = (1e-6, 1e-4)
 #: Training defaults: Musisep's ``main`` in faithful mode; fewer steps and seeds in fast mode.
-FAITHFUL_DEFAULTS = {"runs": 10000, "num_dicts": 10}
-FAST_DEFAULTS = {"runs": 2000, "num_dicts": 4}
+FAITHFUL_DEFAULTS = {"n_iter": 10000, "num_dicts": 10}
+FAST_DEFAULTS = {"n_iter": 2000, "num_dicts": 4}
 #: In ``mode='fast'``, training skips frames whose log-spectrum maximum is below this
 #: fraction of the loudest frame's (-60 dB).
 FAST_SILENCE = 1e-3
@@ -96,7 +96,7 @@ class DictSep(MaskSeparationBase):
         default).
     harmonics : int, optional
         Harmonics per tone ``K``; default 25, or the given dictionary's (which must agree).
-    runs : int, optional
+    n_iter : int, optional
         Training steps per dictionary, at least ``lifetime``. Default 10000 in faithful mode
         (Musisep's ``main``; the paper's experiments used 100000), 2000 in fast mode.
     lifetime : int
@@ -112,7 +112,7 @@ class DictSep(MaskSeparationBase):
         ``1e-3`` of the frame maximum are ignored (-60 dB, :data:`FAST_FLOOR`; the original
         spends most of its 1000 peaks per frame on low-level noise) and the pursuit stops
         after 5 iterations instead of 20 (:data:`FAST_LOG_ITER`); about 4x faster on the
-        chorale, with separation quality within the spread over seeds (``docs/methods/dictsep``).
+        chorale, with separation quality within the spread over seeds (``docs/methods/dict_sep``).
         Training then draws its frames only among those whose log-spectrum maximum is above
         ``1e-3`` of the loudest frame's (:data:`FAST_SILENCE`), and the few-tone refits of
         training and separation stop at ``ftol = 1e-6``, ``gtol = 1e-4`` instead of
@@ -210,9 +210,9 @@ class DictSep(MaskSeparationBase):
     --------
     >>> part_a, part_b = synthetic_parts(seconds=3.0)
     >>> mix = AudioSignal(part_a + part_b, sample_rate=44100)
-    >>> est_a, est_b = DictSep(mix, 2, runs=2000, num_dicts=2, seed=0)()      # doctest: +SKIP
-    >>> masks = DictSep(mix, 2, runs=2000, num_dicts=2, seed=0).run()        # doctest: +SKIP
-    >>> timbre = DictSep.fit(mix, 2, runs=2000, seed=0)                       # doctest: +SKIP
+    >>> est_a, est_b = DictSep(mix, 2, n_iter=2000, num_dicts=2, seed=0)()      # doctest: +SKIP
+    >>> masks = DictSep(mix, 2, n_iter=2000, num_dicts=2, seed=0).run()        # doctest: +SKIP
+    >>> timbre = DictSep.fit(mix, 2, n_iter=2000, seed=0)                       # doctest: +SKIP
     >>> timbre.save("timbre.npz")                                             # doctest: +SKIP
     >>> other = DictSep(other_mix, 2, dictionary=Dictionary.load("timbre.npz"))()  # doctest: +SKIP
     """
@@ -220,7 +220,7 @@ class DictSep(MaskSeparationBase):
     MODES = ("faithful", "fast")
     MASK_OPTIONS = ("ratio", "wiener", None)
 
-    def __init__(self, input_audio_signal, num_sources, tone_num=1, harmonics=None, runs=None, lifetime=500,
+    def __init__(self, input_audio_signal, num_sources, tone_num=1, harmonics=None, n_iter=None, lifetime=500,
                  num_dicts=None, mode="faithful", mask="ratio", dictionary=None, seed=None, verbose=True,
                  labels=None, spect_method=None, mask_type="soft", mask_threshold=0.5):
         super().__init__(input_audio_signal, mask_type=mask_type, mask_threshold=mask_threshold)
@@ -230,11 +230,11 @@ class DictSep(MaskSeparationBase):
         defaults = FAST_DEFAULTS if self.mode == "fast" else FAITHFUL_DEFAULTS
         self.num_sources = check_int("num_sources", num_sources, 1, error=err)
         self.tone_num = check_int("tone_num", tone_num, 1, error=err)
-        self.runs = check_int("runs", defaults["runs"] if runs is None else runs, 1, error=err)
+        self.n_iter = check_int("n_iter", defaults["n_iter"] if n_iter is None else n_iter, 1, error=err)
         self.lifetime = check_int("lifetime", lifetime, 2, error=err)
-        if self.runs < self.lifetime:
+        if self.n_iter < self.lifetime:
             raise SeparationError(
-                f"runs must be at least lifetime ({self.lifetime}) so that columns survive a renewal, got {runs!r}"
+                f"n_iter must be at least lifetime ({self.lifetime}) so that columns survive a renewal, got {n_iter!r}"
             )
         self.num_dicts = check_int("num_dicts", defaults["num_dicts"] if num_dicts is None else num_dicts, 1,
                                    error=err)
@@ -407,7 +407,7 @@ class DictSep(MaskSeparationBase):
         group = max(1, numba.get_num_threads())
         with self._bar(self.num_dicts, "DictSep training", "dictionary") as bar:
             for start, stop in _chunks(self.num_dicts, group):
-                d, l = _train_streams(train_Y, self.num_sources, children[start:stop], self.harmonics, self.runs,
+                d, l = _train_streams(train_Y, self.num_sources, children[start:stop], self.harmonics, self.n_iter,
                                       self.lifetime, self.tone_num, floats, 100, *self._tolerances())
                 dicts[start:stop] = d
                 losses[start:stop] = l
@@ -477,7 +477,7 @@ class DictSep(MaskSeparationBase):
         num_sources : int
             Number of instruments.
         **kwargs
-            ``tone_num``, ``harmonics``, ``runs``, ``lifetime``, ``num_dicts``, ``mode``,
+            ``tone_num``, ``harmonics``, ``n_iter``, ``lifetime``, ``num_dicts``, ``mode``,
             ``seed``, ``verbose``, ``labels`` as for :class:`DictSep`.
 
         Returns

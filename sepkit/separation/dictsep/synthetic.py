@@ -6,7 +6,7 @@ even ``h``. Each part's notes split the duration evenly; a note is the sum of ha
 ``h = 1..25`` below 20 kHz at ``h f0`` (no inharmonicity) with phases uniform on
 ``[0, 2 pi)`` from ``numpy.random.default_rng(seed)`` (all of A, then all of B, in
 generation order), an envelope ``min(1, t / 20 ms, (dur - t) / 50 ms)`` and a gain of 0.2.
-The Musisep reference run (``runs=2000, num_dicts=2``) used the 3-s, 44.1-kHz version.
+The Musisep reference run (``n_iter=2000, num_dicts=2``) used the 3-s, 44.1-kHz version.
 """
 
 from __future__ import annotations

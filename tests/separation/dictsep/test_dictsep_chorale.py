@@ -21,7 +21,7 @@ def duet():
 
 @pytest.fixture(scope="module")
 def dictsep(duet):
-    sep = DictSep(duet[0], 2, runs=2000, num_dicts=4, mode="fast", seed=0, verbose=False)
+    sep = DictSep(duet[0], 2, n_iter=2000, num_dicts=4, mode="fast", seed=0, verbose=False)
     return sep, sep()
 
 

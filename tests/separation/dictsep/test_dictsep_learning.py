@@ -78,7 +78,7 @@ def _two_instrument_frames(n_frames=60, seed=0):
 
 def test_training_learns_the_two_instruments():
     Y, D_true = _two_instrument_frames()
-    dicts, losses = train_dictionaries(Y, 2, runs=1000, lifetime=500, num_dicts=2, seed=0)
+    dicts, losses = train_dictionaries(Y, 2, n_iter=1000, lifetime=500, num_dicts=2, seed=0)
     assert dicts.shape == (2, 25, 2) and losses.shape == (2,) and np.all(losses > 0)
     assert np.all((dicts >= 0) & (dicts <= 1))
     # at least one seed finds both instruments (cosine similarity of the first 8 harmonics)
@@ -88,7 +88,7 @@ def test_training_learns_the_two_instruments():
                           for j in range(2)] for i in range(2)])
         best = max(best, min(sims[0, 0], sims[1, 1]), min(sims[0, 1], sims[1, 0]))
     assert best > 0.95
-    again, _ = train_dictionaries(Y, 2, runs=1000, lifetime=500, num_dicts=2, seed=0)
+    again, _ = train_dictionaries(Y, 2, n_iter=1000, lifetime=500, num_dicts=2, seed=0)
     np.testing.assert_array_equal(dicts, again)
 
 
@@ -98,8 +98,8 @@ def test_batch_of_identical_frames_equals_single_frame_steps():
     # renewal, at the last step: the returned survivors do not depend on its random draws)
     Y, _ = _two_instrument_frames(n_frames=1)
     Y3 = np.repeat(Y, 3, axis=1)
-    single, _ = train_dictionaries(Y, 2, runs=40, lifetime=40, num_dicts=1, seed=1)
-    batched, _ = train_dictionaries(Y3, 2, runs=40, lifetime=40, num_dicts=1, seed=1, batch_size=3)
+    single, _ = train_dictionaries(Y, 2, n_iter=40, lifetime=40, num_dicts=1, seed=1)
+    batched, _ = train_dictionaries(Y3, 2, n_iter=40, lifetime=40, num_dicts=1, seed=1, batch_size=3)
     assert np.abs(single - batched).max() < 1e-6
     assert not np.array_equal(single, random_dictionary(25, 4, seed=np.random.default_rng(1).spawn(1)[0])[:, :2])
 
@@ -121,10 +121,10 @@ def test_frame_draws_follow_the_weights():
 def test_energy_sampling_skips_silent_frames():
     Y, _ = _two_instrument_frames(n_frames=4)
     Y[:, [0, 2]] = 0.0
-    dicts, losses = train_dictionaries(Y, 2, runs=20, lifetime=10, num_dicts=1, seed=0, sampling="energy")
+    dicts, losses = train_dictionaries(Y, 2, n_iter=20, lifetime=10, num_dicts=1, seed=0, sampling="energy")
     assert np.all(np.isfinite(dicts)) and losses[0] > 0
     with pytest.raises(SeparationError, match="sampling='energy' needs a frame with energy"):
-        train_dictionaries(np.zeros((64, 3)), 2, runs=20, lifetime=10, sampling="energy")
+        train_dictionaries(np.zeros((64, 3)), 2, n_iter=20, lifetime=10, sampling="energy")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_energy_sampling_skips_silent_frames():
     [
         ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
         ({"sampling": "loud"}, "sampling must be one of 'uniform', 'energy'; got 'loud'"),
-        ({"runs": 100, "lifetime": 500}, r"runs must be at least lifetime \(500\).*got 100"),
+        ({"n_iter": 100, "lifetime": 500}, r"n_iter must be at least lifetime \(500\).*got 100"),
         ({"num_dicts": 0}, "num_dicts must be an integer >= 1, got 0"),
         ({"lr": -1.0}, "lr must be a finite real number > 0.0, got -1.0"),
         ({"seed": "x"}, "seed must be None, a nonnegative int or a numpy.random.Generator, got 'x'"),

@@ -34,7 +34,7 @@ def short():
 
 @pytest.fixture(scope="module")
 def fitted(short):
-    sep = DictSep(short[2], 2, runs=500, num_dicts=2, seed=0, verbose=False)
+    sep = DictSep(short[2], 2, n_iter=500, num_dicts=2, seed=0, verbose=False)
     sep.run()
     return sep
 
@@ -136,7 +136,7 @@ def test_learning_and_blind_seed_choice(fitted):
 
 
 def test_sdr_floor_on_synthetic_signal(fitted, short):
-    # measured: 11.6 / 12.7 dB (runs=500, 0.75 s); the mixture as estimate gets about 0 dB
+    # measured: 11.6 / 12.7 dB (n_iter=500, 0.75 s); the mixture as estimate gets about 0 dB
     sdr = _sdr(short[:2], fitted.make_audio_signals())
     with pytest.warns(UserWarning, match="identical"):
         baseline = _sdr(short[:2], [short[2], short[2]])
@@ -209,10 +209,10 @@ def test_mask_options(reused, other):
 
 
 def test_get_params_rebuilds_the_same_separator(fitted, tiny):
-    kwargs = dict(runs=40, lifetime=20, num_dicts=2, mode="fast", seed=5, verbose=False)
+    kwargs = dict(n_iter=40, lifetime=20, num_dicts=2, mode="fast", seed=5, verbose=False)
     sep = DictSep(tiny[2], 2, **kwargs)
     params = sep.get_params()
-    assert params["runs"] == 40 and params["seed"] == 5 and params["dictionary"] is None
+    assert params["n_iter"] == 40 and params["seed"] == 5 and params["dictionary"] is None
     assert params["mask_type"] is SoftMask and params["labels"] is None
     first = sep()
     again = DictSep(tiny[2], **params)()  # trains again from the same seed
@@ -242,7 +242,7 @@ def test_labels(fitted, tiny):
 
 
 def test_seed_reproducibility(tiny):
-    kwargs = dict(runs=40, lifetime=20, num_dicts=2, mode="fast", verbose=False)
+    kwargs = dict(n_iter=40, lifetime=20, num_dicts=2, mode="fast", verbose=False)
     d1 = DictSep.fit(tiny[2], 2, seed=3, **kwargs)
     d2 = DictSep.fit(tiny[2], 2, seed=3, **kwargs)
     d3 = DictSep.fit(tiny[2], 2, seed=4, **kwargs)
@@ -266,14 +266,14 @@ def test_fast_mode_against_faithful(fitted, short):
 def test_fast_mode_learning(short, fitted):
     # fast mode also skips silent frames and loosens the refits in training; measured
     # 12.5 / 13.5 dB (faithful 11.6 / 12.7)
-    fast = DictSep(short[2], 2, runs=500, num_dicts=2, seed=0, mode="fast", verbose=False)
+    fast = DictSep(short[2], 2, n_iter=500, num_dicts=2, seed=0, mode="fast", verbose=False)
     estimates = fast()
     assert _sdr(short[:2], estimates).mean() >= _sdr(short[:2], fitted.make_audio_signals()).mean() - 1.5
 
 
 @pytest.fixture(scope="module")
 def mel(short):
-    sep = DictSep(short[2], 2, runs=500, num_dicts=2, seed=0, spect_method="mel", verbose=False)
+    sep = DictSep(short[2], 2, n_iter=500, num_dicts=2, seed=0, spect_method="mel", verbose=False)
     sep.run()
     return sep
 
@@ -332,7 +332,7 @@ def test_too_many_sources_raises(short):
         ({"mask": "binary"}, "mask must be one of 'ratio', 'wiener', None; got 'binary'"),
         ({"mask_type": "fuzzy"}, "mask_type must be 'soft', 'binary'"),
         ({"mask_threshold": 1.0}, r"mask_threshold must be a number in \(0, 1\)"),
-        ({"runs": 100}, r"runs must be at least lifetime \(500\)"),
+        ({"n_iter": 100}, r"n_iter must be at least lifetime \(500\)"),
         ({"num_dicts": 0}, "num_dicts must be an integer >= 1, got 0"),
         ({"seed": -1}, "seed must be None, a nonnegative int"),
         ({"verbose": "yes"}, "verbose must be True or False"),

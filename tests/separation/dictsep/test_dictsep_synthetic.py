@@ -1,6 +1,6 @@
 """The issue experiment: DictSep in faithful mode on the notes' 3-s synthetic signal (about 40 s).
 
-``runs=2000``, seeds 0 and 1 (one dictionary each, as the original's ``num_dicts=2``). The
+``n_iter=2000``, seeds 0 and 1 (one dictionary each, as the original's ``num_dicts=2``). The
 original (Musisep) reaches 13.5 / 14.0 dB (seed 0) and 10.3 / 11.0 dB (seed 1) with its
 gain-only SDR; sepkit measured 11.2 / 11.8 and 12.3 / 12.8 dB (mean 12.0 dB), see
 ``benchmarks/dictsep_synthetic.py``. Seeds are not comparable one to one (other random
@@ -23,7 +23,7 @@ def test_faithful_mode_on_synthetic_signal():
     true /= true.max(axis=0)
     sdrs = []
     for seed in (0, 1):
-        sep = DictSep(mix, 2, runs=2000, num_dicts=1, seed=seed, verbose=False)
+        sep = DictSep(mix, 2, n_iter=2000, num_dicts=1, seed=seed, verbose=False)
         estimates = sep()
         D = sep.dictionary.values
         # the learned columns are close to the true profiles (measured max error 0.03-0.09)
