@@ -6,7 +6,7 @@ import os
 import pytest
 
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs")
-PAGES = ["guide/writing_a_separator.rst"]
+PAGES = ["guide/writing_a_separator.rst", "guide/clustering.rst"]
 
 
 @pytest.mark.parametrize("page", PAGES)

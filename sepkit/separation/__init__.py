@@ -33,10 +33,15 @@ __all__ = [
     "RepetSim",
     "FT2D",
     "TimbreClustering",
+    "RPCA",
+    "Melody",
+    "OverlapAdd",
     "available",
     "get_separator",
     "register",
 ]
 
 # Helper H (issue 11): RPCA and OverlapAdd register on import (lead: export RPCA, OverlapAdd, Melody).
-from . import composite, factorization  # noqa: E402,F401
+from .composite import OverlapAdd  # noqa: E402
+from .factorization import RPCA  # noqa: E402
+from .primitive import Melody  # noqa: E402
