@@ -1,0 +1,1 @@
+"""Spatial separators: where each source sits in a stereo or multichannel mixture (DUET, PROJET, spatial clustering)."""
