@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import glob
+import importlib.util
 import json
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +17,7 @@ import numpy as np
 from ..core import EvaluationError
 from ..core.validation import check_int, check_probability, default_rng
 
-__all__ = ["report", "Report", "read_results", "tidy_table", "report_card", "bootstrap_ci"]
+__all__ = ["report", "Report", "read_results", "tidy_table", "report_card", "summary_table", "bootstrap_ci"]
 
 TIDY_COLUMNS = ["item", "method", "source", "metric", "value", "function", "n_values"]
 CARD_COLUMNS = [
@@ -209,6 +211,72 @@ def report_card(rows, baseline: str | None = None, overall: bool = True) -> list
     return card
 
 
+def _main_metrics(shown) -> list[tuple[str, str]]:
+    """The first shown metric of each metric function (e.g. SDR of bss_eval_v4, SI-SDR of scale_invariant)."""
+    main = {}
+    for function, metric in shown:
+        main.setdefault(function, (function, metric))
+    return list(main.values())
+
+
+def summary_table(card, records, shown) -> list[dict]:
+    """One row per method: its main metrics pooled over sources, run time per item, oracle marker.
+
+    Parameters
+    ----------
+    card : list of dict
+        The report card (:func:`report_card`, with ``overall=True``).
+    records : list of dict
+        The result records (:func:`read_results`).
+    shown : list of (str, str)
+        ``(function, metric)`` pairs in display order; the first metric of each function is
+        summarised.
+
+    Returns
+    -------
+    list of dict
+        Keys ``method``, ``oracle`` (True when the method used the true sources), ``items``
+        (results), ``errors``, ``run_time_s`` (mean separation time per item, seconds), and
+        for each main metric ``<metric> mean`` and ``<metric> median`` over every item and
+        source (dB).
+    """
+    main = _main_metrics(shown)
+    pooled = {(e["function"], e["metric"], e["method"]): e for e in card if e["source"] == "all"}
+    rows = []
+    for method in sorted({str(r["method"]) for r in records}):
+        mine = [r for r in records if str(r["method"]) == method]
+        ok = [r for r in mine if r.get("status") == "ok"]
+        times = [float(r["run_time_s"]) for r in ok if isinstance(r.get("run_time_s"), (int, float))]
+        row = {
+            "method": method,
+            "oracle": any(r.get("oracle") is True for r in mine),
+            "items": len(ok),
+            "errors": len(mine) - len(ok),
+            "run_time_s": float(np.mean(times)) if times else math.nan,
+        }
+        for function, metric in main:
+            entry = pooled.get((function, metric, method), {})
+            row[f"{metric} mean"] = entry.get("mean", math.nan)
+            row[f"{metric} median"] = entry.get("median", math.nan)
+        rows.append(row)
+    return rows
+
+
+def _summary_markdown(summary, decimals: int) -> list[str]:
+    if not summary:
+        return []
+    metric_keys = [k for k in summary[0] if k.endswith((" mean", " median"))]
+    header = ["method", "oracle", "items", "errors", "run time per item (s)"] + metric_keys
+    lines = ["", "## Summary", "", "Main metrics pooled over items and sources (dB); oracle methods use the true sources.", ""]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---", "---"] + ["---:"] * (len(header) - 2)) + "|")
+    for row in summary:
+        cells = [row["method"], "oracle" if row["oracle"] else "", str(row["items"]), str(row["errors"]), _fmt(row["run_time_s"], 2)]
+        cells += [_fmt(row[k], decimals) for k in metric_keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 #: Order of the metric sections of the Markdown report (others follow alphabetically).
 PREFERRED_ORDER = ("SDR", "SIR", "SAR", "ISR", "SI-SDR", "SI-SIR", "SI-SAR", "SI-SDRi", "SD-SDR", "SD-SDRi", "SNR", "SNRi", "SRR")
 
@@ -237,7 +305,7 @@ def _fmt(x, decimals: int = 2) -> str:
     return text.lstrip("-") if float(text) == 0 else text  # no "-0.00"
 
 
-def _markdown(card, records, errors, unreadable, out_dir, baseline, aggregate, decimals, shown) -> str:
+def _markdown(card, records, errors, unreadable, out_dir, baseline, aggregate, decimals, shown, summary, plots_note=None) -> str:
     ok = sum(r.get("status") == "ok" for r in records)
     items = sorted({str(r["item"]) for r in records})
     methods = sorted({str(r["method"]) for r in records})
@@ -256,6 +324,9 @@ def _markdown(card, records, errors, unreadable, out_dir, baseline, aggregate, d
     hidden = sorted({e["metric"] for e in card} - {m for _, m in shown})
     if hidden:
         lines.append(f"Not shown here (see report_card.csv): {', '.join(hidden)}.")
+    if plots_note:
+        lines.append(plots_note)
+    lines += _summary_markdown(summary, decimals)
     for function, metric in shown:
         lines += ["", f"## {metric} ({function})", ""]
         header = ["method", "source", "n", "mean ± std", "median", "95 % CI"]
@@ -341,6 +412,9 @@ class Report:
         Error records: ``item, method, stage, type, message``.
     markdown : str
         The Markdown report (also in ``report.md``).
+    summary : pandas.DataFrame or list of dict
+        One row per method (:func:`summary_table`; also in ``summary.csv``): main metrics,
+        run time per item and whether the method is an oracle.
     files : dict of str to str
         Paths written: ``'results'``, ``'card'``, ``'markdown'`` and ``'boxplot_<metric>'``.
     """
@@ -350,6 +424,7 @@ class Report:
     errors: list
     markdown: str
     files: dict = field(default_factory=dict)
+    summary: object = None
 
     def __str__(self) -> str:
         return self.markdown
@@ -366,8 +441,10 @@ def report(
     """Aggregate a results folder written by :func:`~sepkit.evaluation.evaluate`.
 
     Writes into ``out_dir``: ``results.csv`` (the tidy table), ``report_card.csv``,
-    ``report.md`` (Markdown tables per metric, errors listed) and, when matplotlib is
-    installed and ``plots`` is true, one box plot per shown metric
+    ``summary.csv`` (one line per method: main metrics, run time per item, oracle marker),
+    ``report.md`` (the summary first, then tables per metric, errors listed) and, when
+    matplotlib is installed and ``plots`` is true (else a ``RuntimeWarning`` and a line in
+    ``report.md`` say the plots were skipped), one box plot per shown metric
     (``boxplot_<metric>.png``, methods on the x axis, values of every item and source).
 
     Parameters
@@ -414,21 +491,28 @@ def report(
         if r.get("status") != "ok"
     ]
     shown = _shown(card, metrics)
-    markdown = _markdown(card, records, errors, unreadable, out_dir, baseline, aggregate, decimals, shown)
+    summary = summary_table(card, records, shown)
+    plots_note = None
+    if plots and rows and importlib.util.find_spec("matplotlib") is None:
+        plots_note = "No box plots: matplotlib is not installed (`pip install matplotlib`)."
+        warnings.warn(f"report: {plots_note}", RuntimeWarning, stacklevel=2)
+    markdown = _markdown(card, records, errors, unreadable, out_dir, baseline, aggregate, decimals, shown, summary, plots_note)
     files = {
         "results": os.path.join(out_dir, "results.csv"),
         "card": os.path.join(out_dir, "report_card.csv"),
+        "summary": os.path.join(out_dir, "summary.csv"),
         "markdown": os.path.join(out_dir, "report.md"),
     }
     _write_csv(files["results"], rows, TIDY_COLUMNS)
     _write_csv(files["card"], card, CARD_COLUMNS)
+    _write_csv(files["summary"], summary, list(summary[0]) if summary else ["method"])
     with open(files["markdown"] + ".tmp", "w", encoding="utf-8") as file:
         file.write(markdown)
     os.replace(files["markdown"] + ".tmp", files["markdown"])
-    if plots and rows:
+    if plots and rows and plots_note is None:
         for path in _boxplots(rows, out_dir, shown):
             files[os.path.splitext(os.path.basename(path))[0]] = path
-    table, card_table = rows, card
+    table, card_table, summary_frame = rows, card, summary
     try:
         import pandas
     except ImportError:
@@ -436,4 +520,5 @@ def report(
     else:
         table = pandas.DataFrame(rows, columns=TIDY_COLUMNS)
         card_table = pandas.DataFrame(card, columns=CARD_COLUMNS)
-    return Report(table, card_table, errors, markdown, files)
+        summary_frame = pandas.DataFrame(summary)
+    return Report(table, card_table, errors, markdown, files, summary_frame)

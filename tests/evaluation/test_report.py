@@ -1,6 +1,7 @@
 """Reports: tidy table, report card statistics, baseline differences, files and plots."""
 
 import csv
+import json
 import math
 import os
 
@@ -122,3 +123,41 @@ def test_errors(tmp_path, results):
     out, _ = results
     with pytest.raises(EvaluationError, match="baseline"):
         report(out, baseline="nope", plots=False)
+
+
+def test_summary_table_one_line_per_method_with_time_and_oracle(results):
+    out, truth = results
+    for item in ("track0", "track1"):  # give two 'good' results a run time and mark the method an oracle
+        path = result_path(out, "good", item)
+        with open(path, encoding="utf-8") as file:
+            record = json.load(file)
+        record.update(run_time_s=2.0 if item == "track0" else 4.0, oracle=True)
+        write_json_atomic(path, record)
+    result = report(out, plots=False)
+    summary = result.summary.set_index("method")
+    assert list(summary.index) == ["base", "good"]
+    assert bool(summary.loc["good", "oracle"]) and not bool(summary.loc["base", "oracle"])
+    assert summary.loc["good", "items"] == 6 and summary.loc["good", "errors"] == 1
+    assert summary.loc["good", "run_time_s"] == pytest.approx(3.0)
+    assert math.isnan(summary.loc["base", "run_time_s"])
+    good = [v for (item, method), values in truth.items() if method == "good" for v in values]
+    assert summary.loc["good", "SDR mean"] == pytest.approx(np.mean(good))
+    assert summary.loc["good", "SDR median"] == pytest.approx(np.median(good))
+    text = result.markdown
+    assert text.index("## Summary") < text.index("## SDR")
+    line = next(l for l in text.splitlines() if l.startswith("| good |"))
+    assert "| oracle |" in line and "| 3.00 |" in line
+    with open(result.files["summary"], newline="") as file:
+        assert [row["method"] for row in csv.DictReader(file)] == ["base", "good"]
+
+
+def test_missing_matplotlib_warns_and_says_so_in_report(results, monkeypatch):
+    import importlib.util
+
+    out, _ = results
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    with pytest.warns(RuntimeWarning, match="matplotlib is not installed"):
+        result = report(out, plots=True)
+    assert "No box plots: matplotlib is not installed" in result.markdown
+    assert not [k for k in result.files if k.startswith("boxplot")]
