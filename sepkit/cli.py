@@ -257,6 +257,8 @@ def _separator(args, mix):
     params = _params(args.param)
     if args.cutoff_hz is not None:
         params["cutoff_hz"] = args.cutoff_hz
+    if "verbose" in entry.parameters():  # the separator draws its own progress bars
+        params.setdefault("verbose", True)
     return entry.build(mix, inputs, **params)
 
 
@@ -272,9 +274,13 @@ def run_separate(args) -> int:
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise SepkitError(f"--out {folder}: exists and is not a folder")
     mix = AudioSignal(args.mix)
+    from .core.progress import FIRST_RUN_NOTE, ticking
+
     separator = _separator(args, mix)
+    own_bars = bool(getattr(separator, "verbose", False))
     start = time.perf_counter()
-    estimates = separator()
+    with ticking(f"{args.method}: separating ({FIRST_RUN_NOTE})", disable=True if own_bars else None):
+        estimates = separator()
     elapsed = time.perf_counter() - start
     for path in _write_all(estimates, folder):
         print(path)

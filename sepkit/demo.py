@@ -8,6 +8,7 @@ stereo), two of its voices, and the drum loop.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -119,31 +120,40 @@ def _scores(references, estimates, blind=False) -> np.ndarray:
     return pairwise[np.arange(len(references)), assign(pairwise)]
 
 
-def _table(scene: str, out, write) -> None:
+def _table(scene: str, out, write, disable=None) -> None:
+    from .core.progress import FIRST_RUN_NOTE, ticking
+
     rows = demo_rows(scene)
     if not rows:
         return
     warm_seconds = 0.5 if scene == "drums" else 1.0
     short = _scene(scene, warm_seconds)
-    for entry, row in rows:  # numba compilation, outside the timed runs
-        _run_row(entry, row, *short, warmup=True)
+    with ticking(f"{scene}: warming up ({FIRST_RUN_NOTE})", total=len(rows), unit="method", disable=disable) as bar:
+        for entry, row in rows:  # numba compilation, outside the timed runs
+            bar.set_postfix_str(row.label, refresh=True)
+            _run_row(entry, row, *short, warmup=True)
+            bar.update(1)
     mix, sources, inputs = _scene(scene)
-    _run_row(*rows[0], mix, sources, inputs)  # first-touch allocation at full size
-    print(SCENES[scene])
-    width = max(len(row.label) for _, row in rows) + 2
-    header = f"{'method':<{width}}" + "".join(f"{n:>11}" for n in sources) + f"{'mean':>9}{'time (s)':>10}"
-    print(header)
-    print("-" * len(header))
-    for entry, row in rows:
-        estimates, elapsed = _run_row(entry, row, mix, sources, inputs)
-        scores = _scores(list(sources.values()), estimates, row.blind)
-        print(f"{row.label:<{width}}" + "".join(f"{s:>11.2f}" for s in scores)
-              + f"{scores.mean():>9.2f}{elapsed:>10.3f}", flush=True)
-        if out:
-            write(estimates, os.path.join(out, scene, row.label))
+    with ticking(f"{scene}: running", total=len(rows), unit="method", disable=disable) as bar:
+        bar.set_postfix_str("first touch", refresh=True)
+        _run_row(*rows[0], mix, sources, inputs)  # first-touch allocation at full size
+        bar.write(SCENES[scene], file=sys.stdout)
+        width = max(len(row.label) for _, row in rows) + 2
+        header = f"{'method':<{width}}" + "".join(f"{n:>11}" for n in sources) + f"{'mean':>9}{'time (s)':>10}"
+        bar.write(header + "\n" + "-" * len(header), file=sys.stdout)
+        for entry, row in rows:
+            bar.set_postfix_str(row.label, refresh=True)
+            estimates, elapsed = _run_row(entry, row, mix, sources, inputs)
+            scores = _scores(list(sources.values()), estimates, row.blind)
+            bar.write(f"{row.label:<{width}}" + "".join(f"{s:>11.2f}" for s in scores)
+                      + f"{scores.mean():>9.2f}{elapsed:>10.3f}", file=sys.stdout)
+            sys.stdout.flush()
+            bar.update(1)
+            if out:
+                write(estimates, os.path.join(out, scene, row.label))
 
 
-def run_demo(out=None, write=None) -> int:
+def run_demo(out=None, write=None, progress=None) -> int:
     """Print the demo tables of every scene; write the estimates under ``out`` when given.
 
     Parameters
@@ -152,9 +162,12 @@ def run_demo(out=None, write=None) -> int:
         Folder for ``<scene>/<method>/<source>.wav``.
     write : callable
         ``write(signals, folder)``, used with ``out``.
+    progress : bool or None
+        Show a progress bar on stderr while each scene warms up (numba compiles its kernels
+        on the first run); None: only on a terminal.
     """
     for scene in SCENES:
-        _table(scene, out, write)
+        _table(scene, out, write, disable=None if progress is None else not progress)
     if out:
         print(f"\nestimates written under {out}")
     return 0
