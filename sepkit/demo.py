@@ -2,7 +2,8 @@
 
 The rows come from the registry (:class:`~sepkit.separation.registry.DemoRow` of each entry);
 this module only knows the scenes: the example chorale (4 voices, mono, then panned in
-stereo), two of its voices, and the drum loop.
+stereo), two of its voices, the drum loop, the foreground/background examples, and two voices
+in stereo (panned and delayed) and in a simulated room.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ SCENES = {
         "\nHarmonic/percussive: the drum loop played twice under a clarinet voice (9.9 s, mono).\n"
         "SI-SDR in dB:\n"
     ),
+    "spatial": (
+        "\nSpatial: violin and clarinet panned and delayed in stereo (10 s, 44.1 kHz, DUET's model).\n"
+        "Estimates are matched to each voice's stereo image by the best assignment. SI-SDR in dB:\n"
+    ),
+    "room": (
+        "\nRoom: violin and clarinet recorded by two microphones 8 cm apart in a simulated room\n"
+        "(RT60 0.25 s, 10 s, 16 kHz). Estimates are matched to each voice's image at the\n"
+        "microphones by the best assignment. SI-SDR in dB:\n"
+    ),
 }
 
 
@@ -67,7 +77,12 @@ def _scene(scene: str, seconds=None):
     """``(mix, sources, inputs)`` of a scene, cut to ``seconds`` when given."""
     from .datasets import load_drum_example, load_example, load_example_notes, load_foreground_background_example
 
-    if scene in ("loop", "drums_voice"):
+    if scene in ("spatial", "room"):
+        from .datasets import load_spatial_example
+
+        mix, sources = load_spatial_example("anechoic" if scene == "spatial" else "reverberant")
+        inputs = Inputs(num_sources=len(sources))
+    elif scene in ("loop", "drums_voice"):
         mix, sources = load_foreground_background_example("loop" if scene == "loop" else "drums")
         inputs = Inputs(num_sources=len(sources))
     elif scene == "drums":

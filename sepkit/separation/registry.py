@@ -102,8 +102,11 @@ class DemoRow:
     Attributes
     ----------
     scene : str
-        The demo table it belongs to: ``'chorale'`` (4 voices, mono), ``'stereo'`` (the same
-        stems panned), ``'duet'`` (violin + clarinet), ``'drums'`` (the bundled drum loop).
+        The demo table it belongs to (:data:`sepkit.demo.SCENES`): ``'chorale'`` (4 voices,
+        mono), ``'stereo'`` (the same stems panned), ``'duet'`` (violin + clarinet),
+        ``'drums'`` (the bundled drum loop), ``'loop'`` (looped accompaniment + melody),
+        ``'drums_voice'`` (drums + clarinet), ``'spatial'`` (violin + clarinet panned and
+        delayed in stereo), ``'room'`` (violin + clarinet, two microphones in a simulated room).
     label : str
         Name printed in the table.
     params : dict

@@ -30,7 +30,7 @@ from ...kernels import hpss as _hpss_kernels
 from ...kernels import masks as _mask_kernels
 from ..base import MaskSeparationBase
 from ..clustering import argmax_masks
-from ..registry import register
+from ..registry import DemoRow, register
 
 __all__ = ["HPSS", "kam_masks"]
 
@@ -190,4 +190,5 @@ class HPSS(MaskSeparationBase):
 register(
     "hpss", HPSS, "harmonic/percussive separation by median filtering (Fitzgerald 2010), librosa's masks",
     quick={"kernel_size": 17},
+    demo=(DemoRow("drums_voice", "HPSS", order=10), DemoRow("drums_voice", "HPSS kam", {"method": "kam"}, order=11)),
 )
