@@ -178,3 +178,41 @@ def test_quality_on_the_loop_example():
     # (symmetry='point': 5.77 / 2.41 dB; MixAsEstimate: 3.36 / -3.36 dB)
     assert sdr[0] >= 5.86 and sdr[1] >= 2.50
     assert np.all(sdr > baseline + 2)
+
+
+def test_fused_row_kernel_equals_two_step_filters():
+    from sepkit.kernels.ft2d import local_filters, local_std_peaks, row_local_std_peaks
+
+    rng = np.random.default_rng(3)
+    for shape, n in [((7, 40), 25), ((4, 3), 25), ((6, 50), 1), ((6, 50), 4)]:
+        D = rng.random(shape)
+        D[:, 2:6] = 0.3  # a flat run: ties at the local maximum
+        mx, mu, sq, two_step = (np.empty_like(D) for _ in range(4))
+        local_filters(D, 1, n, mx, mu, sq)
+        top = local_std_peaks(D, mx, mu, sq, 1e-7, two_step)
+        fused = np.empty_like(D)
+        assert row_local_std_peaks(D, n, 1e-7, fused) == top
+        np.testing.assert_array_equal(fused, two_step)
+
+
+@pytest.mark.parametrize("symmetry", ["lr", "lrud", "point"])
+@pytest.mark.parametrize("approach", ["local_std", "original"])
+def test_real_transform_path_equals_complex_path(short_mix, symmetry, approach):
+    # odd sizes: the peak map is point-symmetric, the model comes from rfft2/irfft2
+    magnitude = np.abs(np.random.default_rng(4).standard_normal((65, 47))) ** 2
+    sep = FT2D(short_mix, neighborhood_size=(1, 5), symmetry=symmetry, filter_approach=approach)
+    assert sep._hermitian(magnitude.shape)
+    fast = sep.channel_mask(magnitude)
+    sep._hermitian = lambda shape: False  # fft2/ifft2 on the full grid, as nussl
+    np.testing.assert_allclose(fast, sep.channel_mask(magnitude), rtol=0, atol=1e-9)
+    assert FT2D(short_mix, symmetry=symmetry)._hermitian((65, 48)) == (symmetry == "point")
+    assert not FT2D(short_mix, quadrants_to_keep=(0, 1))._hermitian((65, 47))
+
+
+def test_hermitian_modulus_is_the_full_modulus():
+    from sepkit.separation.primitive.ft2d import hermitian_modulus
+
+    x = np.random.default_rng(5).random((9, 12))
+    for cols in (12, 11):
+        y = x[:, :cols]
+        np.testing.assert_allclose(hermitian_modulus(np.fft.rfft2(y), cols), np.abs(np.fft.fft2(y)), atol=1e-12)

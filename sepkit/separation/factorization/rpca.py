@@ -23,7 +23,7 @@ import scipy.linalg
 from ...core import SeparationError
 from ...core.validation import check_choice, check_int, check_real
 from ..base import MaskSeparationBase
-from ..primitive.repet import check_cutoff, foreground_background_masks, nussl_magnitude
+from ..primitive.repet import ForegroundBackgroundSignals, check_cutoff, foreground_background_masks, nussl_magnitude
 from ..registry import DemoRow, register
 
 __all__ = ["RPCA", "RPCAResult", "robust_pca", "svd_threshold", "shrink"]
@@ -208,7 +208,7 @@ def _robust_pca(data, n_iter, epsilon, svd_method) -> RPCAResult:
     return RPCAResult(low_rank, sparse, done, error, int(rank or 0))
 
 
-class RPCA(MaskSeparationBase):
+class RPCA(ForegroundBackgroundSignals, MaskSeparationBase):
     """Robust PCA (Huang et al. 2012): a low-rank background and a sparse foreground.
 
     The magnitude spectrogram of every channel is decomposed by :func:`robust_pca` (IALM,
@@ -291,7 +291,7 @@ class RPCA(MaskSeparationBase):
             self.sparse[:, :, ch] = result.sparse
             self.n_iter_run.append(result.n_iter)
             self.error.append(result.error)
-        background = (np.abs(self.sparse) <= np.abs(self.low_rank)).astype(np.float64)
+        background = (np.abs(self.sparse) <= np.abs(self.low_rank)).astype(np.float64, order="F")  # the STFT's order
         self.result_masks = foreground_background_masks(self, background)
         return self.result_masks
 

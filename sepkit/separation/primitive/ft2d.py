@@ -10,9 +10,9 @@ from ...core import SeparationError
 from ...core.validation import check_bool, check_choice, check_int
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
-from .repet import check_cutoff, foreground_background_masks, nussl_magnitude
+from .repet import ForegroundBackgroundSignals, check_cutoff, empty_mask_like, foreground_background_masks, nussl_magnitude
 
-__all__ = ["FT2D"]
+__all__ = ["FT2D", "hermitian_modulus", "point_flip"]
 
 _EPS = 1e-7  # nussl's regulariser of the 2DFT normalisation, the peak map and the spectrogram
 
@@ -39,7 +39,23 @@ def point_flip(array: np.ndarray) -> np.ndarray:
     return np.roll(array[::-1, ::-1], (1, 1), axis=(0, 1))
 
 
-class FT2D(MaskSeparationBase):
+def hermitian_modulus(half: np.ndarray, n_cols: int) -> np.ndarray:
+    """``|fft2(x)|`` of a real 2-D ``x`` from ``half = rfft2(x)``, shape ``(n_rows, n_cols)``.
+
+    The missing columns ``k2 > n_cols // 2`` are ``|half[-k1 mod n_rows, n_cols - k2]|``
+    (Hermitian symmetry), so the result is exactly point-symmetric.
+    """
+    n_rows, n_half = half.shape
+    modulus = np.abs(half)
+    full = np.empty((n_rows, n_cols))
+    full[:, :n_half] = modulus
+    rows = (-np.arange(n_rows)) % n_rows
+    cols = n_cols - np.arange(n_half, n_cols)
+    full[:, n_half:] = modulus[rows][:, cols]
+    return full
+
+
+class FT2D(ForegroundBackgroundSignals, MaskSeparationBase):
     """2DFT separation (Seetharaman, Pishdadian and Pardo 2017): repetition as peaks of the 2-D FFT.
 
     A repeating pattern in the magnitude spectrogram is a peak in its 2-D Fourier transform.
@@ -119,12 +135,19 @@ class FT2D(MaskSeparationBase):
         ft2d : numpy.ndarray of complex, shape (n_freq, n_frames)
             ``fft2`` of the magnitude spectrogram.
         """
-        from ...kernels.ft2d import local_filters, local_std_peaks
+        return self._peaks_of(np.fft.fftshift(np.abs(ft2d)))
 
-        data = np.fft.fftshift(np.abs(ft2d))
+    def _peaks_of(self, data: np.ndarray) -> np.ndarray:
+        """:meth:`peak_map` from the fftshifted modulus of the 2DFT (``data``, overwritten)."""
+        from ...kernels.ft2d import local_filters, local_std_peaks, row_local_std_peaks
+
         data /= np.max(data) + _EPS
         size = self.neighborhood_size
-        if self.filter_approach == "local_std":
+        if self.filter_approach == "local_std" and size[0] == 1:
+            peaks = np.empty_like(data)
+            top = row_local_std_peaks(data, size[1], _EPS, peaks)  # the general path's values, fused
+            peaks /= top + _EPS
+        elif self.filter_approach == "local_std":
             data_max, mean, mean_sq = np.empty_like(data), np.empty_like(data), np.empty_like(data)
             local_filters(data, size[0], size[1], data_max, mean, mean_sq)  # scipy.ndimage's values
             peaks = mean_sq  # reused as the output
@@ -142,6 +165,21 @@ class FT2D(MaskSeparationBase):
         peaks = np.fft.ifftshift(peaks)
         return np.maximum(peaks, point_flip(peaks))
 
+    def _hermitian(self, shape) -> bool:
+        """Whether the peak map of a real spectrogram of ``shape`` is point-symmetric, so the
+        background's 2DFT is Hermitian and real transforms give the same model.
+
+        The modulus of the 2DFT of a real array is point-symmetric, and so is the peak map
+        found on it (symmetric filters, mirror boundaries). On an fftshifted grid of odd
+        length, the left-right (up-down) mirror image is exactly the negation of the
+        temporal (spectral) modulation frequency, so nussl's mirrorings keep the point
+        symmetry when both sizes are odd (the usual case: ``n_freq`` is odd for an even
+        window); ``'point'`` keeps it at any size. Dropping a quadrant breaks it.
+        """
+        if len(self.quadrants_to_keep) != 4:
+            return False
+        return self.symmetry == "point" or (shape[0] % 2 == 1 and shape[1] % 2 == 1)
+
     def filter_quadrants(self, data: np.ndarray) -> np.ndarray:
         """Zero, in place, the quadrants of an unshifted 2DFT not in ``quadrants_to_keep``."""
         h, w = data.shape[0] // 2, data.shape[1] // 2
@@ -154,14 +192,26 @@ class FT2D(MaskSeparationBase):
 
     def channel_mask(self, magnitude: np.ndarray) -> np.ndarray:
         """Background mask of one channel from its magnitude spectrogram ``(n_freq, n_frames)`` (nussl's scale)."""
-        ft2d = scipy.fft.fft2(magnitude, workers=-1)
-        peaks = self.peak_map(ft2d)
-        if not self.use_bg_2dft:
-            peaks = 1.0 - peaks
-        selected = self.filter_quadrants(peaks * ft2d)
+        if self._hermitian(magnitude.shape):
+            # Same model from half the spectrum: rfft2, the full modulus by Hermitian symmetry,
+            # a peak map made exactly point-symmetric (it is, to rounding), and irfft2.
+            half = scipy.fft.rfft2(magnitude, workers=-1)
+            peaks = self._peaks_of(np.fft.fftshift(hermitian_modulus(half, magnitude.shape[1])))
+            peaks = np.maximum(peaks, point_flip(peaks))
+            if not self.use_bg_2dft:
+                peaks = 1.0 - peaks
+            half *= peaks[:, :half.shape[1]]
+            estimate = scipy.fft.irfft2(half, s=magnitude.shape, workers=-1, overwrite_x=True)
+            np.abs(estimate, out=estimate)
+        else:
+            ft2d = scipy.fft.fft2(magnitude, workers=-1)
+            peaks = self.peak_map(ft2d)
+            if not self.use_bg_2dft:
+                peaks = 1.0 - peaks
+            selected = self.filter_quadrants(peaks * ft2d)
+            estimate = np.abs(scipy.fft.ifft2(selected, workers=-1, overwrite_x=True))
         reference = magnitude + _EPS
-        estimate = np.abs(scipy.fft.ifft2(selected, workers=-1, overwrite_x=True))
-        mask = np.minimum(estimate, reference)
+        mask = np.minimum(estimate, reference, out=estimate)
         mask /= reference
         mask /= np.max(mask + _EPS)
         return mask if self.use_bg_2dft else 1.0 - mask
@@ -175,7 +225,7 @@ class FT2D(MaskSeparationBase):
             ``[background, foreground]``, each ``(n_freq, n_frames, n_channels)``.
         """
         magnitude = nussl_magnitude(self)
-        background = np.empty(magnitude.shape)
+        background = empty_mask_like(magnitude)  # the STFT's memory order: the masked inverse is fast
         for ch in range(magnitude.shape[2]):
             background[:, :, ch] = self.channel_mask(np.ascontiguousarray(magnitude[:, :, ch]))
         self.result_masks = foreground_background_masks(self, background)

@@ -8,12 +8,12 @@ from ...core import SeparationError
 from ...core.validation import check_int, check_real
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
-from .repet import EPSILON, check_cutoff, empty_mask_like, foreground_background_masks, nussl_magnitude
+from .repet import ForegroundBackgroundSignals, EPSILON, check_cutoff, empty_mask_like, foreground_background_masks, nussl_magnitude
 
 __all__ = ["RepetSim"]
 
 
-class RepetSim(MaskSeparationBase):
+class RepetSim(ForegroundBackgroundSignals, MaskSeparationBase):
     """REPET-SIM (Rafii and Pardo 2012): REPET for repetitions that are not periodic.
 
     Frames are compared by the cosine similarity of their magnitude spectra (the channels'
