@@ -505,3 +505,264 @@ def test_fuzz_strategies_reach_valid_inputs():
     assert len(IdealMask(sig, [sig, sig], stft_params=SMALL_PARAMS)()) == 2
     with pytest.raises(SepkitError):
         HighLowPassFilter(sig, cutoff_hz=float("nan"))
+
+
+# -- every registered separator and every metric: levels, dtypes, NaN/inf, odd inputs -----------
+#
+# The strategies and the outcome classification below are shared with
+# ``benchmarks/fuzz_campaign.py`` (which runs them for thousands of cases and counts the
+# outcomes). ``run_case`` never raises: it returns one of OUTCOMES.
+
+import threading  # noqa: E402
+import warnings  # noqa: E402
+
+from sepkit.evaluation import METRICS  # noqa: E402
+from sepkit.separation import available, get_separator  # noqa: E402
+from sepkit.separation.registry import Inputs  # noqa: E402
+
+#: ok: finite results of the right shape; sepkit-error: a SepkitError; the rest are defects.
+OUTCOMES = ("ok", "sepkit-error", "other-exception", "hang", "nan", "bad-shape", "mutation")
+#: Per-example time limit in seconds (numba may compile a separator's kernels on first use).
+CASE_TIMEOUT = float(os.environ.get("SEPKIT_FUZZ_TIMEOUT", "120"))
+
+levels = st.one_of(
+    st.integers(-300, 300).map(lambda k: 10.0**k),
+    st.sampled_from([1.0, 0.5, 1e-310, 5e-324, np.finfo(float).max / 4, 1e300, 1e-300]),
+)
+audio_kinds = st.sampled_from(["noise", "noise", "noise", "tone", "silent", "one-silent", "cancel", "dc",
+                               "nan", "inf"])
+audio_dtypes = st.sampled_from([np.float64, np.float64, np.float32, np.int16])
+
+
+def _stems(kind, n_sources, n_channels, n_samples, level, dtype, seed):
+    """Sources ``(n_sources, n_channels, n_samples)`` of the given kind, peak ``level``."""
+    rng = np.random.default_rng(seed)
+    stems = rng.uniform(-1, 1, (n_sources, n_channels, n_samples))
+    if kind == "tone":
+        t = np.arange(n_samples)
+        stems = np.stack([np.sin(0.05 * (j + 1) * t + j) for j in range(n_sources)])[:, None, :].repeat(n_channels, 1)
+    elif kind == "silent":
+        stems[:] = 0.0
+    elif kind == "one-silent":
+        stems[0] = 0.0
+    elif kind == "cancel" and n_sources >= 2:
+        stems[1] = -stems[0]
+    elif kind == "dc":
+        stems[:] = 1.0
+    with np.errstate(all="ignore"):
+        stems = stems * level
+        if kind == "nan":
+            stems[0, 0, n_samples // 2] = np.nan
+        elif kind == "inf":
+            stems[-1, -1, 0] = np.inf
+        if dtype == np.int16:
+            stems = np.clip(np.nan_to_num(stems / max(level, 1e-300) * 30000), -32768, 32767)
+        return stems.astype(dtype)
+
+
+@st.composite
+def separator_cases(draw, names=None):
+    """One call of a registered separator on a tiny mixture: a dict describing it."""
+    names = names or available()
+    return {
+        "target": "separator",
+        "name": draw(st.sampled_from(names)),
+        "kind": draw(audio_kinds),
+        "n_sources": draw(st.integers(1, 3)),
+        "n_channels": draw(st.integers(1, 2)),
+        "n_samples": draw(st.one_of(st.integers(16, 2400), st.sampled_from([1, 2, 2048]))),
+        "level": draw(levels),
+        "dtype": draw(audio_dtypes),
+        "seed": draw(st.integers(0, 2**16)),
+        "sample_rate": draw(st.one_of(*[st.just(8000)] * 6, st.just(16000), st.just(4000), sample_rates)),
+        "num_sources": draw(st.one_of(st.none(), st.none(), st.none(), st.sampled_from([0, -1, 1.5, "2", True, 9]))),
+        "mixture_as": draw(st.sampled_from(["signal"] * 12 + ["array", "string", "ragged"])),
+    }
+
+
+@st.composite
+def metric_cases(draw, names=None):
+    """One call of a registered metric: a dict describing references, estimates and keywords."""
+    names = names or sorted(METRICS)
+    n_sources = draw(st.integers(1, 3))
+    same_level = draw(st.booleans())
+    level_r = draw(levels)
+    return {
+        "target": "metric",
+        "name": draw(st.sampled_from(names)),
+        "n_sources": n_sources,
+        "n_estimates": draw(st.sampled_from([n_sources, n_sources, n_sources + 1, max(n_sources - 1, 1)])),
+        "n_channels": draw(st.integers(1, 2)),
+        "n_samples": draw(st.one_of(st.integers(1, 300), st.sampled_from([0, 2000]))),
+        "kind_r": draw(audio_kinds),
+        "kind_e": draw(audio_kinds),
+        "level_r": level_r,
+        "level_e": level_r if same_level else draw(levels),
+        "dtype": draw(st.sampled_from([np.float64, np.float64, np.float32, np.int16, np.complex128, np.bool_])),
+        "form": draw(st.sampled_from(["array"] * 6 + ["signals", "ragged", "string", "2d"])),
+        "seed": draw(st.integers(0, 2**16)),
+        "sample_rate": draw(st.one_of(st.none(), st.none(), *[st.just(8000)] * 4, sample_rates)),
+        "filters_len": draw(st.one_of(st.integers(1, 8), st.sampled_from([0, -1, True, 2.5, "4", 64]))),
+        "window": draw(st.one_of(st.none(), st.sampled_from([0.005, 0.01, 1.0, True, -1.0, np.nan]))),
+        "compute_permutation": draw(st.booleans()),
+    }
+
+
+def _notes():
+    if not hasattr(_notes, "value"):
+        _notes.value = sepkit.datasets.load_example_notes(("violin", "clarinet"))
+    return _notes.value
+
+
+def _separator_call(case):
+    """(function to run, arrays it must not change, check of its result)."""
+    stems = _stems(case["kind"], case["n_sources"], case["n_channels"], case["n_samples"], case["level"],
+                   case["dtype"], case["seed"])
+    with np.errstate(all="ignore"):
+        mix_array = stems.sum(axis=0).astype(case["dtype"])
+    keep = [stems, mix_array]
+    entry = get_separator(case["name"])
+    rate = case["sample_rate"]
+
+    def run():
+        mix = AudioSignal(mix_array, sample_rate=rate, label="mix")
+        sources = {f"s{j}": AudioSignal(s, sample_rate=rate, label=f"s{j}") for j, s in enumerate(stems)}
+        num = case["num_sources"] if case["num_sources"] is not None else case["n_sources"]
+        inputs = Inputs(num_sources=num, references=sources, estimates=list(sources.values()), score=_notes(),
+                        seed=case["seed"])
+        target = {"signal": mix, "array": mix_array, "string": "mix.wav", "ragged": [[0.1, 0.2], [0.3]]}[
+            case["mixture_as"]
+        ]
+        separator = entry.build(target, inputs, **entry.quick)
+        estimates = separator()
+        return mix, estimates
+
+    def check(result):
+        mix, estimates = result
+        if not isinstance(estimates, list) or not estimates:
+            return "bad-shape"
+        for est in estimates:
+            if not isinstance(est, AudioSignal) or est.audio_data.shape != mix.audio_data.shape:
+                return "bad-shape"
+            if not np.all(np.isfinite(est.audio_data)):
+                return "nan"
+        return "ok"
+
+    return run, keep, check
+
+
+def _metric_inputs(case):
+    S, E, C, N = case["n_sources"], case["n_estimates"], case["n_channels"], case["n_samples"]
+    refs = _stems(case["kind_r"], S, C, max(N, 1), case["level_r"], np.float64, case["seed"])[..., :N]
+    ests = _stems(case["kind_e"], E, C, max(N, 1), case["level_e"], np.float64, case["seed"] + 1)[..., :N]
+    with np.errstate(all="ignore"):
+        refs, ests = refs.astype(case["dtype"]), ests.astype(case["dtype"])
+    form = case["form"]
+    if form == "ragged":
+        return [list(r[0]) for r in refs] + [[0.0]], [list(e[0]) for e in ests], (refs, ests)
+    if form == "string":
+        return "references", ests, (refs, ests)
+    if form == "2d":
+        return refs[:, 0], ests[:, 0], (refs, ests)
+    if form == "signals":
+        rate = case["sample_rate"] if case["sample_rate"] is not None else 8000
+        return ([AudioSignal(r, sample_rate=rate) for r in refs], [AudioSignal(e, sample_rate=rate) for e in ests],
+                (refs, ests))
+    return refs, ests, (refs, ests)
+
+
+def _metric_call(case):
+    spec = METRICS[case["name"]]
+    holder = {}
+
+    def run():
+        references, estimates, arrays = _metric_inputs(case)
+        holder["arrays"] = [a.copy() for a in arrays]
+        holder["live"] = arrays
+        function = spec.resolve()
+        kwargs = dict(spec.kwargs)
+        kwargs["compute_permutation"] = case["compute_permutation"]
+        if spec.needs_mixture:
+            with np.errstate(all="ignore"):
+                kwargs["mixture"] = arrays[0].sum(axis=0) if arrays[0].dtype.kind in "fc" else None
+        if case["name"] == "bss_eval_v4":
+            kwargs.update(window=case["window"], hop=case["window"], filters_len=case["filters_len"],
+                          sample_rate=case["sample_rate"])
+        elif case["name"] in ("bss_eval_sources", "bss_eval_images"):
+            kwargs["filters_len"] = case["filters_len"]
+        else:
+            kwargs["sample_rate"] = case["sample_rate"]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scores = function(references, estimates, **kwargs)
+        return scores, [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+    def check(result):
+        scores, runtime_warnings = result
+        n_refs = case["n_sources"]
+        for key, value in scores.values.items():
+            value = np.asarray(value)
+            if value.ndim != 2 or value.shape[0] != n_refs:
+                return "bad-shape"
+            if np.any(np.isnan(value)) and not runtime_warnings:
+                return "nan"  # a NaN score must come with a warning saying why
+        return "ok"
+
+    return run, holder, check
+
+
+def run_case(case, timeout=None):
+    """Run one fuzz case; return ``(outcome, detail)`` with outcome in :data:`OUTCOMES`."""
+    timeout = CASE_TIMEOUT if timeout is None else timeout
+    if case["target"] == "separator":
+        run, keep, check = _separator_call(case)
+        copies = [k.copy() for k in keep]
+    else:
+        run, holder, check = _metric_call(case)
+    box = {}
+
+    def target():
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                box["result"] = run()
+        except SepkitError as err:
+            box["error"] = ("sepkit-error", f"{type(err).__name__}: {err}")
+        except BaseException as err:  # noqa: BLE001 - classified, not swallowed
+            box["error"] = ("other-exception", f"{type(err).__name__}: {err}")
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return "hang", f"no answer within {timeout} s"
+    if case["target"] == "separator":
+        if any(not np.array_equal(k, c, equal_nan=True) for k, c in zip(keep, copies)):
+            return "mutation", "an input array changed"
+    elif "arrays" in holder and any(
+        not np.array_equal(a, c, equal_nan=True) for a, c in zip(holder["live"], holder["arrays"])
+    ):
+        return "mutation", "an input array changed"
+    if "error" in box:
+        return box["error"]
+    outcome = check(box["result"])
+    return outcome, "" if outcome == "ok" else "see the case"
+
+
+REGISTRY_FUZZ = settings(FUZZ, max_examples=int(os.environ.get("SEPKIT_FUZZ_EXAMPLES", "60")))
+
+
+@REGISTRY_FUZZ
+@given(case=separator_cases())
+def test_every_registered_separator_on_any_level_and_input(case):
+    outcome, detail = run_case(case)
+    event(f"{case['name']}: {outcome}")
+    assert outcome in ("ok", "sepkit-error"), (outcome, detail, case)
+
+
+@REGISTRY_FUZZ
+@given(case=metric_cases())
+def test_every_metric_on_any_level_and_input(case):
+    outcome, detail = run_case(case)
+    event(f"{case['name']}: {outcome}")
+    assert outcome in ("ok", "sepkit-error"), (outcome, detail, case)

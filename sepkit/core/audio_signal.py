@@ -17,6 +17,11 @@ from .validation import check_int, check_positive, is_real
 __all__ = ["AudioSignal"]
 
 
+#: Largest absolute sample value accepted: the STFT of the longest window (2**24 samples)
+#: then stays below float64's maximum (1.8e308) with a margin.
+MAX_SAMPLE_LEVEL = 1e300
+
+
 class AudioSignal:
     """Multichannel audio: samples, sample rate, label and path, with a cached STFT.
 
@@ -118,6 +123,12 @@ class AudioSignal:
         self._init(_check_audio(audio), sample_rate, label, path, stft_params)
 
     def _init(self, audio, sample_rate, label, path, stft_params):
+        peak = float(np.max(np.abs(audio)))
+        if peak > MAX_SAMPLE_LEVEL:
+            raise AudioSignalError(
+                f"audio peaks at {peak:.3g}: above {MAX_SAMPLE_LEVEL:.0e} its STFT (a sum of up to "
+                "2**24 windowed samples) would overflow float64; rescale the samples"
+            )
         self._audio = audio
         self._sample_rate = sample_rate
         self._label = label

@@ -11,7 +11,15 @@ import numpy as np
 from .errors import STFTParamsError
 from .validation import check_int
 
-__all__ = ["STFTParams", "get_window", "default_window_length", "WINDOW_ALIASES", "MAX_SAMPLE_RATE"]
+__all__ = [
+    "STFTParams",
+    "get_window",
+    "default_window_length",
+    "WINDOW_ALIASES",
+    "MAX_SAMPLE_RATE",
+    "MAX_WINDOW_LENGTH",
+    "MAX_DEFAULT_WINDOW_LENGTH",
+]
 
 #: Window names sepkit understands besides every :func:`scipy.signal.get_window` name.
 WINDOW_ALIASES = {"rectangular": "boxcar", "rect": "boxcar"}
@@ -19,6 +27,12 @@ DEFAULT_WINDOW_TYPE = "sqrt_hann"
 DEFAULT_WINDOW_SECONDS = 0.032
 #: Largest sample rate accepted: libsndfile and WAV headers store it as a 32-bit integer.
 MAX_SAMPLE_RATE = 2**31 - 1
+#: Largest window (and FFT) length accepted: 2**24 samples (128 MB per float64 window,
+#: 6 minutes at 44.1 kHz); longer ones cannot be allocated as STFT frames in practice.
+MAX_WINDOW_LENGTH = 2**24
+#: Cap of the default window length: nussl's 32 ms reaches it at 32.8 MHz, so only
+#: sample rates above that get a window shorter than 32 ms by default.
+MAX_DEFAULT_WINDOW_LENGTH = 2**20
 
 
 def default_window_length(sample_rate: float) -> int:
@@ -32,7 +46,8 @@ def default_window_length(sample_rate: float) -> int:
     Returns
     -------
     int
-        ``2 ** ceil(log2(0.032 * sample_rate))``: 2048 at 44.1 and 48 kHz, 512 at 16 kHz.
+        ``2 ** ceil(log2(0.032 * sample_rate))``: 2048 at 44.1 and 48 kHz, 512 at 16 kHz;
+        at most :data:`MAX_DEFAULT_WINDOW_LENGTH` (2**20, reached above 32.8 MHz).
     """
     try:
         samples = DEFAULT_WINDOW_SECONDS * sample_rate
@@ -44,7 +59,7 @@ def default_window_length(sample_rate: float) -> int:
             f"sample_rate must be a positive number in Hz, at most {MAX_SAMPLE_RATE}, got {sample_rate!r}"
         )
     # At least one sample: below 31.25 Hz the 32 ms window is shorter than a sample.
-    return int(2 ** max(0, math.ceil(math.log2(samples))))
+    return int(min(2 ** max(0, math.ceil(math.log2(samples))), MAX_DEFAULT_WINDOW_LENGTH))
 
 
 @lru_cache(maxsize=64)
@@ -155,7 +170,8 @@ class STFTParams:
     Raises
     ------
     STFTParamsError
-        If a length is not a positive integer, the hop exceeds the window, the window
+        If a length is not a positive integer at most :data:`MAX_WINDOW_LENGTH` (2**24),
+        the hop exceeds the window, the window
         type is unknown, or the window/hop pair cannot be inverted (NOLA).
 
     Examples
@@ -172,10 +188,12 @@ class STFTParams:
 
     def __post_init__(self):
         if self.window_length is not None:
-            window_length = check_int("window_length", self.window_length, 1, error=STFTParamsError)
+            window_length = check_int(
+                "window_length", self.window_length, 1, MAX_WINDOW_LENGTH, error=STFTParamsError
+            )
             object.__setattr__(self, "window_length", window_length)
         if self.hop_length is not None:
-            hop_length = check_int("hop_length", self.hop_length, 1, error=STFTParamsError)
+            hop_length = check_int("hop_length", self.hop_length, 1, MAX_WINDOW_LENGTH, error=STFTParamsError)
             object.__setattr__(self, "hop_length", hop_length)
         if self.window_length is not None and self.hop_length is not None:
             if self.hop_length > self.window_length:

@@ -13,6 +13,8 @@ __all__ = [
     "single_thread_blas",
     "times_t",
     "work_dtype",
+    "check_level",
+    "LEVEL_BAND",
 ]
 
 
@@ -44,6 +46,23 @@ def check_nonneg_array(name, X, dtype, ndim=2, shape=None, what="array", copy=Tr
     """
     return check_array(name, X, ndim=ndim, shape=shape, dtype=dtype, nonneg=True, copy=copy, what=what,
                        error=DecompositionError)
+
+
+# Peaks of V the factorisations handle in each working dtype: their products (e.g. W H H^T),
+# costs and the absolute thresholds of the initialisations over- or underflow outside.
+LEVEL_BAND = {np.dtype(np.float64): (1e-100, 1e50), np.dtype(np.float32): (1e-12, 1e12)}
+
+
+def check_level(V: np.ndarray) -> None:
+    """Raise :class:`~sepkit.DecompositionError` naming the peak of ``V`` when it is outside
+    :data:`LEVEL_BAND` of its dtype (a factorisation of ``c V`` is ``c W, H``: rescale)."""
+    low, high = LEVEL_BAND.get(V.dtype, LEVEL_BAND[np.dtype(np.float64)])
+    peak = float(V.max()) if V.size else 0.0
+    if peak and not low <= peak <= high:
+        raise DecompositionError(
+            f"V peaks at {peak:.3g}, outside [{low:.0e}, {high:.0e}] where the {V.dtype} updates and costs "
+            "over- or underflow: rescale V (the factorisation of c * V is c * W and H)"
+        )
 
 
 _CONTROLLER = []

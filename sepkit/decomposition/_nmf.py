@@ -25,7 +25,7 @@ import numpy as np
 from ..core import DecompositionError
 from ..core.validation import check_bool, check_int, check_nonneg, check_real, default_rng
 from ..kernels import nmf as _k
-from ._common import check_nonneg_array, single_thread_blas, work_dtype
+from ._common import check_level, check_nonneg_array, single_thread_blas, work_dtype
 from ._nmf_init import fixed_template_init, nndsvda, random_init
 from ._nmf_loops import iterate, iterate_kl, iterate_partial
 
@@ -167,6 +167,7 @@ def _check_args(V, n_components, beta, n_iter, init, W, H, fix_W, fix_H, fixed_W
     """Validated arguments of :func:`nmf` (a dict; the factors as private copies of dtype ``dt``)."""
     dt = work_dtype(dtype, V)
     V = check_nonneg_array("V", V, dt)
+    check_level(V)
     F, N = V.shape
     vmax = float(V.max())
     if vmax == 0.0:

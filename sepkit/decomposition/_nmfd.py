@@ -71,7 +71,7 @@ from ..core import DecompositionError
 from ..core.validation import check_bool, check_choice, check_int, check_nonneg, check_real, default_rng
 from ..kernels import nmf as _k
 from ..kernels import nmfd as _kd
-from ._common import check_nonneg_array, single_thread_blas, times_t, work_dtype
+from ._common import check_level, check_nonneg_array, single_thread_blas, times_t, work_dtype
 
 __all__ = ["convolutive_model", "nmfd"]
 
@@ -305,6 +305,7 @@ def _check_nmfd(V, n_components, n_template_frames, n_iter, beta, W, H, sparsity
     """Validated arguments of :func:`nmfd`, in the order of its body (factors as private copies)."""
     dt = work_dtype(dtype, V)
     V = check_nonneg_array("V", V, dt, 2, what="array (n_freq, n_frames)", copy=False)  # only read
+    check_level(V)
     F, N = V.shape
     vmax = float(V.max())
     if vmax == 0.0:

@@ -50,7 +50,7 @@ import numpy as np
 from ..core import DecompositionError
 from ..core.validation import check_bool, check_choice, check_int, check_positive, check_real
 from ..kernels import snpa as _k
-from ._common import check_nonneg_array, single_thread_blas
+from ._common import check_level, check_nonneg_array, single_thread_blas
 
 __all__ = ["snpa", "separable_init"]
 
@@ -235,6 +235,7 @@ def snpa(
 def _check_snpa(V, n_components, variant, proj, normalize, max_inner_iter, inner_tol, relerr):
     """Validated arguments of :func:`snpa` (V as a float64 array)."""
     V = check_nonneg_array("V", V, np.float64, what="array (n_features, n_samples)")
+    check_level(V)
     if V.max() == 0:
         raise DecompositionError(f"V of shape {V.shape} is all zeros (zero energy): no column to select")
     F, N = V.shape

@@ -15,7 +15,7 @@ from ..core import EvaluationError
 from ..core.validation import check_int, check_positive
 from ..kernels.bss_eval import frame_energies, projection_energies
 from ._bss_projection import _filters
-from .common import as_sources, assign, check_pair, silent_mask, warn_duplicates
+from .common import as_sources, assign, check_pair, check_sample_rate, normalise_levels, silent_mask, warn_duplicates
 
 def _weights(n_fft):
     n_freq = n_fft // 2 + 1
@@ -133,9 +133,11 @@ def _evaluate(references, estimates, window, hop, filters_len, framewise_filters
 def _run(references, estimates, sample_rate, window, hop, filters_len, framewise_filters, sources_mode,
          compute_permutation, version, min_frames=1):
     """Shared front end: validation, pairs, permutation, packing into Scores."""
+    sample_rate = check_sample_rate(sample_rate)
     refs, ref_rate = as_sources(references, "references")
     ests, est_rate = as_sources(estimates, "estimates")
     check_pair(refs, ests)
+    normalise_levels(references=refs, estimates=ests)
     if ref_rate is not None and est_rate is not None and ref_rate != est_rate:
         raise EvaluationError(f"references and estimates have different sample rates: {ref_rate} and {est_rate} Hz")
     rate = ref_rate or est_rate

@@ -16,6 +16,7 @@ import scipy.fft
 import scipy.linalg
 from threadpoolctl import ThreadpoolController
 
+from ..core import EvaluationError
 from ..kernels.bss_eval import accumulate_cross_spectra, toeplitz_gram
 
 _EPS = np.finfo(np.float64).eps
@@ -39,8 +40,15 @@ def _blas_threads(n):
 
 
 def _solve(gram, rhs):
+    # The inputs are normalised (common.normalise_levels), so the system is finite; a
+    # non-finite one would make LAPACK's least squares loop forever: refuse it instead.
+    if not (np.all(np.isfinite(gram)) and np.all(np.isfinite(rhs))):
+        raise EvaluationError("the projection system of BSS Eval is not finite: the signals' levels overflow")
     with _blas_threads(gram.shape[0]):
-        return _solve_system(gram, rhs)
+        try:
+            return _solve_system(gram, rhs)
+        except np.linalg.LinAlgError as err:
+            raise EvaluationError(f"the projection system of BSS Eval could not be solved: {err}") from None
 
 
 def _solve_system(gram, rhs):

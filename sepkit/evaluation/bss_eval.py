@@ -40,6 +40,13 @@ minimum-norm least-squares solution (``numpy.linalg.lstsq``) is used instead. Si
 duplicate reference signals (two identical references, an image whose channels are
 copies) are removed from the basis first: the span, hence every projection, is unchanged.
 
+Levels: every ratio is unchanged when references and estimates are scaled together, so
+signals whose loudest peak is outside ``[2**-100, 2**100]`` are first multiplied by one
+power of two (exact) that brings it near 1, and any finite level is scored (1e160 gives the
+scores of 1). Signals more than 1e100 apart in level (a non-silent signal whose energy
+cannot be represented next to the loudest one) raise :class:`~sepkit.EvaluationError`
+naming both peaks. The projection system is always finite, so LAPACK never sees inf/NaN.
+
 Silence policy (mir_eval and museval raise instead):
 
 * a reference or an estimate that is all zeros over the whole signal: its row of every

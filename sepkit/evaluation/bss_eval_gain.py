@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .common import Scores, as_sources, assign, check_pair, warn_duplicates
+from .common import Scores, as_sources, assign, check_pair, check_sample_rate, normalise_levels, warn_duplicates
 from ._gram import _GramEngine, _pairs, _sample_rate
 
 __all__ = ["BSS_EVAL_GAIN_KEYS", "bss_eval_gain"]
@@ -100,7 +100,8 @@ def bss_eval_gain(
     refs, rate_r = as_sources(references, "references")
     ests, rate_e = as_sources(estimates, "estimates")
     check_pair(refs, ests)
-    rate = _sample_rate(sample_rate, rate_r, rate_e)
+    rate = _sample_rate(check_sample_rate(sample_rate), rate_r, rate_e)
+    normalise_levels(references=refs, estimates=ests)
     warn_duplicates(ests)
     S, E = refs.shape[0], ests.shape[0]
     Z = np.concatenate([refs.reshape(S, -1), ests.reshape(E, -1)])[None]  # (1, S + E, C * N)

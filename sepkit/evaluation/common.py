@@ -3,6 +3,8 @@ duplicate policies, and the assignment of estimates to references."""
 
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -10,7 +12,24 @@ import numpy as np
 
 from ..core import AudioSignal, EvaluationError
 
-__all__ = ["Scores", "as_sources", "check_pair", "silent_mask", "warn_duplicates", "assign"]
+__all__ = [
+    "Scores",
+    "as_sources",
+    "check_pair",
+    "check_sample_rate",
+    "normalise_levels",
+    "silent_mask",
+    "warn_duplicates",
+    "assign",
+]
+
+# Peaks inside this band are scored as given (bit-identical to earlier releases); outside
+# it every signal is multiplied by one power of two (exact) so the loudest peak is ~1 and
+# no energy over- or underflows.
+_LEVEL_BAND = (2.0**-100, 2.0**100)
+# Largest ratio of the loudest to the quietest non-silent signal that float64 energies
+# (squares, summed) represent side by side.
+_MAX_RANGE = 1e100
 
 
 @dataclass
@@ -112,6 +131,79 @@ def as_sources(signals, name: str = "references") -> tuple[np.ndarray, int | Non
     return array, sample_rate
 
 
+def check_sample_rate(sample_rate):
+    """``sample_rate`` as an int (None passes through): a positive whole number of Hz.
+
+    Raises
+    ------
+    EvaluationError
+        Naming ``sample_rate`` for a non-number, a bool, NaN/inf, zero, a negative or a
+        fractional value.
+    """
+    if sample_rate is None:
+        return None
+    ok = (
+        isinstance(sample_rate, numbers.Real)
+        and not isinstance(sample_rate, (bool, np.bool_))
+        and math.isfinite(sample_rate)
+        and sample_rate > 0
+        and float(sample_rate).is_integer()
+    )
+    if not ok:
+        raise EvaluationError(f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}")
+    return int(sample_rate)
+
+
+def _peaks(array: np.ndarray) -> np.ndarray:
+    return np.abs(array).reshape(array.shape[0], -1).max(axis=1)
+
+
+def normalise_levels(**signals) -> list:
+    """Bring signals to a level where their energies are representable, in place.
+
+    Every metric here is unchanged when all its inputs are multiplied by one factor. When
+    the loudest peak is outside ``[2**-100, 2**100]``, every array is multiplied by the
+    same power of two (exact, no rounding) so that the loudest peak is in ``[0.5, 1)``;
+    inside that band nothing changes.
+
+    Parameters
+    ----------
+    **signals : numpy.ndarray of float64, shape (n_signals, ...)
+        Named arrays (names for messages); modified in place, None entries skipped.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The arrays, in the order given.
+
+    Raises
+    ------
+    EvaluationError
+        If a non-silent signal peaks more than 1e100 below the loudest one: its energy
+        cannot be represented next to the loudest one in float64. The message names both
+        signals and their peaks.
+    """
+    named = [(name, array) for name, array in signals.items() if array is not None]
+    peaks = [(name, _peaks(array)) for name, array in named]
+    loud_name, loud_i, loud = max(
+        ((name, int(np.argmax(p)), float(p.max())) for name, p in peaks), key=lambda item: item[2]
+    )
+    if loud == 0.0:
+        return [array for array in signals.values()]
+    quiet = [(float(p[i]), name, i) for name, p in peaks for i in np.flatnonzero(p > 0)]
+    q, q_name, q_i = min(quiet)
+    if loud / q > _MAX_RANGE:
+        raise EvaluationError(
+            f"{q_name}[{q_i}] peaks at {q:.3g} and {loud_name}[{loud_i}] at {loud:.3g}: levels more than "
+            f"{_MAX_RANGE:.0e} apart cannot be scored in float64 (rescale the signals or zero the quiet one)"
+        )
+    if not _LEVEL_BAND[0] <= loud <= _LEVEL_BAND[1]:
+        exponent = math.frexp(loud)[1]
+        for _, array in named:
+            np.ldexp(array, -exponent, out=array)
+    return [array for array in signals.values()]
+
+
 def check_pair(references: np.ndarray, estimates: np.ndarray, allow_more_estimates: bool = True) -> None:
     """Raise unless references and estimates share channels and length (and, unless
     ``allow_more_estimates``, the number of sources); at least as many estimates as
@@ -174,7 +266,10 @@ def assign(scores: np.ndarray, maximize: bool = True) -> np.ndarray:
     """
     from scipy.optimize import linear_sum_assignment
 
-    scores = np.asarray(scores, dtype=np.float64)
+    try:
+        scores = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise EvaluationError(f"scores must be a numeric array (n_references, n_estimates): {err}") from None
     if scores.ndim != 2 or scores.shape[1] < scores.shape[0]:
         raise EvaluationError(
             f"scores must have shape (n_references, n_estimates) with n_estimates >= n_references, got {scores.shape}"

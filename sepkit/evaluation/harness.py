@@ -439,7 +439,9 @@ def evaluate(
 
 def _pending_tasks(dataset, methods, out_dir, overwrite, retry_errors, summary) -> list:
     """``(index, item, {method name: factory})`` for every item with something left to do;
-    counts the (item, method) pairs already done in ``summary.skipped``."""
+    counts the (item, method) pairs already done in ``summary.skipped``. A result file
+    that exists but holds no complete result (see :func:`_incomplete`) is redone, with a
+    ``RuntimeWarning`` naming it."""
     names = [str(name) for name in dataset.names]
     slugs = [_slug(name) for name in names]
     if len(set(slugs)) != len(slugs):
@@ -448,7 +450,14 @@ def _pending_tasks(dataset, methods, out_dir, overwrite, retry_errors, summary) 
     for index, item in enumerate(names):
         pending = {}
         for method_name, method in methods.items():
-            existing = None if overwrite else read_result(result_path(out_dir, method_name, item))
+            existing = None
+            if not overwrite:
+                path = result_path(out_dir, method_name, item)
+                existing = read_result(path)
+                problem = _incomplete(existing) if os.path.exists(path) else None
+                if problem:
+                    warnings.warn(f"result file {path} {problem}: redoing it", RuntimeWarning, stacklevel=3)
+                    existing = None
             if existing is not None and (existing.get("status") == "ok" or not retry_errors):
                 summary.skipped += 1
             else:
@@ -456,6 +465,30 @@ def _pending_tasks(dataset, methods, out_dir, overwrite, retry_errors, summary) 
         if pending:
             tasks.append((index, item, pending))
     return tasks
+
+
+def _incomplete(record) -> str | None:
+    """Why ``record`` (a parsed result file, None if unreadable) is not a complete result,
+    or None if it is: an ``'ok'`` record needs its ``metrics`` (every one of its
+    ``metric_names``), an ``'error'`` record its ``error``."""
+    if record is None:
+        return "is not valid JSON"
+    if not isinstance(record, dict):
+        return f"holds a JSON {type(record).__name__}, not a result object"
+    status = record.get("status")
+    if status == "ok":
+        metrics = record.get("metrics")
+        if not isinstance(metrics, dict):
+            return "has status 'ok' but no metrics"
+        names = record.get("metric_names")
+        names = names if isinstance(names, list) else []
+        missing = [name for name in names if not isinstance(metrics.get(str(name)), dict)]
+        if missing:
+            return f"has status 'ok' but lacks the metrics {', '.join(map(repr, missing))}"
+        return None
+    if status == "error":
+        return None if isinstance(record.get("error"), dict) else "has status 'error' but no error details"
+    return f"has no valid status (got {status!r})"
 
 
 def _run_loky(dataset, tasks, args, n_jobs, collect) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core import AudioSignal, EvaluationError
 from ._gram import _db, _GramEngine, _mean_over_last, _pairs, _rows_for, _sample_rate, _zero_constant_rows
-from .common import Scores, as_sources, assign, check_pair, warn_duplicates
+from .common import Scores, as_sources, assign, check_pair, check_sample_rate, normalise_levels, warn_duplicates
 
 __all__ = ["SCALE_INVARIANT_KEYS", "scale_invariant", "si_sdr", "si_sdr_signals", "si_sdr_matched"]
 
@@ -310,7 +310,8 @@ def scale_invariant(
     S, C, N = refs.shape
     E = ests.shape[0]
     mix, rate_m = (None, None) if mixture is None else _parse_mixture(mixture, C, N)
-    rate = _sample_rate(sample_rate, rate_r, rate_e, rate_m)
+    rate = _sample_rate(check_sample_rate(sample_rate), rate_r, rate_e, rate_m)
+    normalise_levels(references=refs, estimates=ests, mixture=mix)
     warn_duplicates(ests)
     engine = _gram_engine(refs, ests, mix, zero_mean)
     del refs, ests, mix
@@ -374,8 +375,11 @@ def si_sdr(reference, estimate, zero_mean: bool = True) -> np.ndarray:
     >>> round(float(si_sdr(s, 0.5 * s + 0.01 * np.cos(np.linspace(0, 77, 1000)))), 1)
     34.0
     """
-    reference = np.asarray(reference, dtype=np.float64)
-    estimate = np.asarray(estimate, dtype=np.float64)
+    try:
+        reference = np.array(reference, dtype=np.float64)
+        estimate = np.array(estimate, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise EvaluationError(f"reference and estimate must be numeric arrays (..., n_samples): {err}") from None
     if reference.shape != estimate.shape or reference.ndim == 0 or reference.shape[-1] == 0:
         raise EvaluationError(
             f"reference and estimate must have the same non-empty shape (..., n_samples), "
@@ -383,6 +387,12 @@ def si_sdr(reference, estimate, zero_mean: bool = True) -> np.ndarray:
         )
     if not (np.all(np.isfinite(reference)) and np.all(np.isfinite(estimate))):
         raise EvaluationError("reference and estimate must not contain NaN or infinite values")
+    # SI-SDR is unchanged by scaling the reference or the estimate: bring each signal to a
+    # peak in [0.5, 1) (a power of two, exact) so no energy over- or underflows.
+    for signal in (reference, estimate):
+        peak = np.abs(signal).max(axis=-1, keepdims=True)
+        exponent = np.frexp(np.where(peak > 0, peak, 1.0))[1]
+        np.ldexp(signal, -exponent, out=signal)
     if zero_mean:
         reference = reference - reference.mean(axis=-1, keepdims=True)
         estimate = estimate - estimate.mean(axis=-1, keepdims=True)

@@ -103,6 +103,22 @@ def wiener(v, x, iterations=1, use_softmask=True, eps=None, *, logit=None, slope
     vf = _frequency_first(v, np.float64)
     n_bins, n_frames, n_channels = xf.shape
     y = np.empty((n_bins, n_frames, n_channels, v.shape[3]), dtype=np.complex128)
+    # Overflow guard: a mixture peaking above 2**500 is brought to a peak in [16, 32) and
+    # models whose peak is outside [2**-500, 2**500] to [0.5, 1) (powers of two, exact;
+    # above 10 norbert divides the mixture by max|x| / 10 anyway, so the result is the
+    # same). Magnitude models scale with the mixture. Level-free filtering of quiet
+    # mixtures is the separator's job (WienerFilter); this function keeps norbert's
+    # absolute loading.
+    x_peak = max_abs(xf.ravel(order="K"))
+    x_exp = _exponent(x_peak) - 5 if x_peak > 2.0**500 else 0
+    v_peak = float(vf.max()) if vf.size else 0.0
+    v_exp = _exponent(v_peak) if v_peak > 2.0**500 or 0 < v_peak < 2.0**-500 else 0
+    if not use_softmask:
+        v_exp = x_exp
+    if x_exp:
+        xf = _ldexp_complex(np.array(xf, dtype=np.complex128, order="C"), -x_exp)
+    if v_exp:
+        vf = np.ldexp(vf, -v_exp)
     scale = 1.0
     if iterations > 0:
         scale = max(1.0, max_abs(xf.ravel(order="K")) / 10.0)
@@ -111,7 +127,21 @@ def wiener(v, x, iterations=1, use_softmask=True, eps=None, *, logit=None, slope
         n_bad = wiener_em(vf, xf, not use_softmask, iterations, eps, scale,
                           -1.0 if logit is None else logit, slope, renormalize, y)
     _raise_if_singular(n_bad, eps)
+    if x_exp:
+        _ldexp_complex(y, x_exp)
     return np.swapaxes(y, 0, 1).astype(_complex_dtype(x), copy=False)
+
+
+def _ldexp_complex(a: np.ndarray, exponent: int) -> np.ndarray:
+    """``a * 2**exponent`` in place (``a`` C-contiguous complex128), exact barring under/overflow."""
+    parts = a.view(np.float64)
+    np.ldexp(parts, exponent, out=parts)
+    return a
+
+
+def _exponent(peak: float) -> int:
+    """``e`` with ``peak * 2**-e`` in [0.5, 1) (0 for a zero peak)."""
+    return int(np.frexp(peak)[1]) if peak > 0 else 0
 
 
 def softmask(v, x, logit=None, eps=None, *, slope=15.0, renormalize=False):
@@ -163,10 +193,14 @@ def softmask(v, x, logit=None, eps=None, *, slope=15.0, renormalize=False):
     slope = check_positive("slope", slope, error=_ERR)
     renormalize = check_bool("renormalize", renormalize, error=_ERR)
     xf = _frequency_first(x, np.complex128)
+    vf = _frequency_first(v, np.float64)
+    v_peak = float(vf.max()) if vf.size else 0.0
+    if v_peak > 2.0**500 or 0 < v_peak < 2.0**-500:  # the sum of the models must not overflow
+        vf = np.ldexp(vf, -_exponent(v_peak))
     n_bins, n_frames, n_channels = xf.shape
     y = np.empty((n_bins, n_frames, n_channels, v.shape[3]), dtype=np.complex128)
     with numba.parallel_chunksize(_CHUNK_BINS):
-        softmask_kernel(_frequency_first(v, np.float64), xf, eps, -1.0 if logit is None else logit, slope,
+        softmask_kernel(vf, xf, eps, -1.0 if logit is None else logit, slope,
                         renormalize, y)
     return np.swapaxes(y, 0, 1).astype(_complex_dtype(x), copy=False)
 

@@ -19,6 +19,19 @@ __all__ = ["IdealMask", "IdealBinaryMask", "IdealRatioMask", "NUSSL_EPS"]
 NUSSL_EPS = 1e-8
 
 
+def _scaled(array: np.ndarray, level: int) -> np.ndarray:
+    """``array / 2**level`` (exact; a new array in the same memory order), or ``array`` for 0."""
+    if not level:
+        return array
+    out = np.empty_like(array, order="K")
+    np.multiply(array, 2.0**-level if abs(level) < 1000 else 1.0, out=out)
+    if abs(level) >= 1000:  # 2**-level itself over- or underflows: two exact steps
+        half = level // 2
+        out *= 2.0**-half
+        out *= 2.0 ** -(level - half)
+    return out
+
+
 def _flat(array: np.ndarray) -> np.ndarray:
     """Fortran-order 1-D view of ``array`` (a copy only if it is not Fortran-contiguous)."""
     return np.asfortranarray(array).ravel(order="F")
@@ -128,11 +141,25 @@ class IdealMask(MaskSeparationBase):
         self._truncate = check_bool("truncate", truncate, error=SeparationError)
         self._normalize = normalize
         self.unbounded_masks = None
+        self._level = 0
 
     # The kernels work on flat Fortran-order views of the (n_freq, n_frames, n_channels)
     # STFTs, which sepkit stores Fortran-ordered: nothing is transposed or copied.
     def _flat_source_specs(self):
-        return [_flat(source.stft(self.stft_params)) for source in self.sources]
+        return [_flat(_scaled(source.stft(self.stft_params), self._level)) for source in self.sources]
+
+    def _find_level(self, mix_spec) -> int:
+        """Exponent ``e`` of the power of two every STFT is divided by (exact, masks unchanged).
+
+        0 when the loudest magnitude (mixture or source) is in ``[2**-10, 2**60]``; else the
+        exponent bringing it to [512, 1024): powers then neither overflow nor underflow,
+        and the ``eps`` of the ratio stays relative to the signal.
+        """
+        peaks = [np.max(np.abs(mix_spec))] + [np.max(np.abs(s.stft(self.stft_params))) for s in self.sources]
+        loud = float(max(peaks))
+        if loud == 0.0 or 2.0**-10 <= loud <= 2.0**60:
+            return 0
+        return int(np.frexp(loud)[1]) - 10
 
     def _ibm(self, size: int) -> list[np.ndarray]:
         loudest = np.empty(size)
@@ -177,6 +204,8 @@ class IdealMask(MaskSeparationBase):
             ``result_masks`` (empty when the masks are unbounded, see ``unbounded_masks``).
         """
         mix_spec = self.audio_signal.stft(self.stft_params)
+        self._level = self._find_level(mix_spec)
+        mix_spec = _scaled(mix_spec, self._level)
         self.unbounded_masks = None
         if self._approach == "ibm":
             flat, bounded = self._ibm(mix_spec.size), True

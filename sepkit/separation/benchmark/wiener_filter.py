@@ -48,6 +48,15 @@ _FLOAT_EPS = float(np.finfo(np.float64).eps)
 _CHUNK_BINS = 16  # frequency bins per dynamically scheduled chunk of the model-stacking kernel
 
 
+def _scaled(array: np.ndarray, level: int) -> np.ndarray:
+    """``array / 2**level`` (exact; a new array), or ``array`` itself for level 0."""
+    if not level:
+        return array
+    if np.iscomplexobj(array):
+        return np.ldexp(array.real, -level) + 1j * np.ldexp(array.imag, -level)
+    return np.ldexp(array, -level)
+
+
 def residual_model(models: np.ndarray, mix_stft: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """Append a residual source modelling what the source models do not explain.
 
@@ -350,27 +359,53 @@ class WienerFilter(SeparationBase):
         return None, arrays, labels
 
     # -- models -------------------------------------------------------------------------------
-    def _stack(self, power: float) -> np.ndarray:
-        """New C-contiguous float64 stack ``|S_j| ** power``, (F, T, {1, C}, J)."""
+    def _level(self) -> int:
+        """Exponent ``e`` of the power of two the STFTs are divided by before filtering.
+
+        The filter is unchanged by a common scale of mixture and estimates except through
+        ``eps`` and the EM's ``sqrt(eps)`` loading, which :func:`sepkit.filtering.wiener`
+        (as norbert) applies to the mixture divided by ``max(1, max|x| / 10)``: absolute
+        for a mixture STFT peaking below 10, which then shrinks. So when the mixture STFT
+        peaks below 4, or any magnitude above 2**60 (powers would overflow), everything
+        is scaled by a power of two (exact) that brings the loudest peak to [4, 8): the
+        loading is then relative to the signal, and the result the same at any level.
+        Otherwise 0 (norbert's arithmetic as is).
+        """
+        x_peak = float(np.max(np.abs(self.audio_signal.stft(self.stft_params))))
+        peaks = [x_peak]
+        if self._signals is not None:
+            peaks += [float(np.max(np.abs(sig.stft(self.stft_params)))) for sig in self._signals]
+        else:
+            arrays = [self._arrays] if isinstance(self._arrays, np.ndarray) else self._arrays
+            peaks += [float(np.max(array)) if array.size else 0.0 for array in arrays]
+        loud = max(peaks)
+        if loud == 0.0 or (x_peak >= 4.0 and loud <= 2.0**60):
+            return 0
+        return int(np.frexp(loud)[1]) - 3
+
+    def _stack(self, power: float, level: int = 0) -> np.ndarray:
+        """New C-contiguous float64 stack ``|S_j / 2**level| ** power``, (F, T, {1, C}, J)."""
         import numba
 
         from ...kernels.wiener import stack_models
 
         n_freq, n_frames, n_channels = self.stft_shape
         if self._signals is not None:
-            specs = tuple(np.asfortranarray(sig.stft(self.stft_params)) for sig in self._signals)
+            specs = tuple(
+                np.asfortranarray(_scaled(sig.stft(self.stft_params), level)) for sig in self._signals
+            )
             out = np.empty((n_freq, n_frames, n_channels, len(specs)))
             with numba.parallel_chunksize(_CHUNK_BINS):
                 stack_models(specs, power, out)
             return out
         if isinstance(self._arrays, np.ndarray):
             out = np.empty(self._arrays.shape)
-            np.power(self._arrays, power, out=out)
+            np.power(_scaled(self._arrays, level), power, out=out)
             return out
         channels = max(array.shape[2] for array in self._arrays)
         out = np.empty((n_freq, n_frames, channels, len(self._arrays)))
         for j, array in enumerate(self._arrays):
-            np.power(array, power, out=out[..., j])
+            np.power(_scaled(array, level), power, out=out[..., j])
         return out
 
     def models(self) -> np.ndarray:
@@ -383,9 +418,12 @@ class WienerFilter(SeparationBase):
             always multichannel) and interference reduction applied
             (``reduce_interferences``), in that order. A new array.
         """
-        models = self._stack(self.alpha)
+        return self._models(0)
+
+    def _models(self, level: int) -> np.ndarray:
+        models = self._stack(self.alpha, level)
         if self.residual:
-            models = residual_model(models, self.audio_signal.stft(self.stft_params), self.alpha)
+            models = residual_model(models, _scaled(self.audio_signal.stft(self.stft_params), level), self.alpha)
         if self.reduce_interferences is not None:
             models = reduce_interferences(models, self.reduce_interferences, self.slope)
         return np.ascontiguousarray(models)  # a copy only if a step left another memory order
@@ -405,15 +443,16 @@ class WienerFilter(SeparationBase):
         SeparationError
             If ``eps=0`` made a mixture covariance singular.
         """
-        x = self.audio_signal.stft(self.stft_params)  # read-only cache: never written
+        level = self._level()
+        x = _scaled(self.audio_signal.stft(self.stft_params), level)  # the read-only cache is never written
         if self.softmask_init:
-            init = self.models()
+            init = self._models(level)
         elif self.residual or self.reduce_interferences is not None:
-            init = self.models()
+            init = self._models(level)
             if self.alpha != 1.0:
                 np.power(init, 1.0 / self.alpha, out=init)
         else:
-            init = self._stack(1.0)  # the magnitudes themselves
+            init = self._stack(1.0, level)  # the magnitudes themselves
         # sepkit.filtering takes norbert's frames-first layout: transposed views, no copies
         y = filtering.wiener(
             np.swapaxes(init, 0, 1),
@@ -425,6 +464,9 @@ class WienerFilter(SeparationBase):
             slope=self.slope,
             renormalize=self.renormalize,
         )
+        if level:
+            parts = y.view(np.float64)
+            np.ldexp(parts, level, out=parts)
         self.result_stfts = np.swapaxes(y, 0, 1)  # C-contiguous (n_freq, n_frames, n_channels, n_sources)
         return self.result_stfts
 

@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 
+#: Peaks of the magnitude spectrogram factorised as they are; outside, V is rescaled.
+MAGNITUDE_BAND = (2.0**-10, 2.0**30)
+
+
 def validate_beta(beta) -> float:
     """Return the beta of a beta-divergence as a float, raising unless it is a finite real."""
     return check_real("beta (2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito)", beta, error=SeparationError)
@@ -171,7 +175,9 @@ class ComponentSeparationBase(MaskSeparationBase):
         Returns
         -------
         numpy.ndarray of float64, shape (n_freq, n_channels * n_frames)
-            A new, C-contiguous array.
+            A new, C-contiguous array; scaled by a power of two to a peak in [512, 1024)
+            when its peak is outside :data:`MAGNITUDE_BAND` (``W`` and the models are
+            then those of the scaled V).
 
         Raises
         ------
@@ -183,6 +189,12 @@ class ComponentSeparationBase(MaskSeparationBase):
             raise SeparationError(
                 f"the mixture {self.audio_signal!r} has zero energy: there is nothing to separate"
             )
+        # The masks do not depend on the level of V, but the factorisations' products,
+        # costs and absolute thresholds do: a V peaking outside [2**-10, 2**30] is brought
+        # to a peak in [512, 1024) by a power of two (exact), so any finite level works.
+        peak = float(V.max())
+        if not MAGNITUDE_BAND[0] <= peak <= MAGNITUDE_BAND[1]:
+            np.ldexp(V, -(int(np.frexp(peak)[1]) - 10), out=V)
         return V
 
     def unfold(self, A: np.ndarray) -> np.ndarray:
