@@ -44,7 +44,7 @@ Layout (frequency first, sepkit's STFT convention; pyroomacoustics is frames fir
 Every per-frequency kernel runs in parallel over frequency (``prange``); reductions over
 frequency are written per bin and summed in bin order, so results do not depend on the
 number of threads. Only complex128 / float64 are compiled. The kernels import nothing
-from sepkit; :func:`fastmnmf2` is the plain-Python driver.
+from sepkit but :mod:`sepkit.kernels.bss.ip`; :func:`fastmnmf2` is the plain-Python driver.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ import math
 import numba
 import numpy as np
 from numba import prange
+
+from .ip import ip_update_row, solve_small
 
 __all__ = [
     "EPS",
@@ -81,56 +83,25 @@ _H_BLOCK = 256  # frames per parallel block of the H numerators
 _FASTMATH = {"reassoc", "contract", "nsz"}
 
 
-# -- small dense linear algebra (complex, M x M, in place, no allocation in the callers' loops) -------
+# -- small dense linear algebra ------------------------------------------------------------------------
 
-@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _solve_unit(a, m, work, u):
-    """``u = a^-1 e_m`` by Gaussian elimination with partial pivoting (``a`` (M, M) is not changed)."""
-    n = a.shape[0]
-    for i in range(n):
-        for j in range(n):
-            work[i, j] = a[i, j]
-        u[i] = 1.0 if i == m else 0.0
-    for col in range(n):
-        piv = col
-        best = abs(work[col, col])
-        for r in range(col + 1, n):
-            if abs(work[r, col]) > best:
-                best = abs(work[r, col])
-                piv = r
-        if piv != col:
-            for j in range(n):
-                tmp = work[col, j]
-                work[col, j] = work[piv, j]
-                work[piv, j] = tmp
-            tmp = u[col]
-            u[col] = u[piv]
-            u[piv] = tmp
-        d = work[col, col]
-        if d == 0:
-            d = 1e-300
-        for r in range(col + 1, n):
-            factor = work[r, col] / d
-            if factor != 0:
-                for j in range(col, n):
-                    work[r, j] -= factor * work[col, j]
-                u[r] -= factor * u[col]
-    for i in range(n - 1, -1, -1):
-        acc = u[i]
-        for j in range(i + 1, n):
-            acc -= work[i, j] * u[j]
-        d = work[i, i]
-        u[i] = acc / (d if d != 0 else 1e-300)
+@numba.njit(cache=True)
+def _inverse(a, work, rhs, col, out):
+    """``out = a^-1`` for a complex (M, M) matrix, one unit right-hand side at a time.
 
-
-@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _inverse(a, work, col, out):
-    """``out = a^-1`` for a complex (M, M) matrix, one unit right-hand side at a time."""
+    Returns False (``out`` meaningless) for a singular ``a``.
+    """
     n = a.shape[0]
     for m in range(n):
-        _solve_unit(a, m, work, col)
+        for i in range(n):
+            for j in range(n):
+                work[i, j] = a[i, j]
+            rhs[i] = 1.0 if i == m else 0.0
+        if not solve_small(work, rhs, col):
+            return False
         for i in range(n):
             out[i, m] = col[i]
+    return True
 
 
 # -- NMF of the source spectra ------------------------------------------------------------------------
@@ -332,35 +303,28 @@ def update_q(x, lam, g, eps, q, y, qxp):
     n_freq, n_frames, n_chan = x.shape
     for f in prange(n_freq):
         _variance_bin(lam, g, eps, f, y)
-        v = np.zeros((n_chan, n_chan, n_chan), dtype=np.complex128)  # [m, i, j]
+        v = np.zeros((n_chan, n_chan, n_chan), dtype=np.complex128)  # [m, i, j], upper triangle first
+        inv = np.empty(n_chan)
         for t in range(n_frames):
             for m in range(n_chan):
-                inv = 1.0 / y[f, t, m]
-                for i in range(n_chan):
-                    xi = x[f, t, i] * inv
-                    for j in range(n_chan):
-                        v[m, i, j] += xi * np.conj(x[f, t, j])
-        v /= n_frames
-        qv = np.empty((n_chan, n_chan), dtype=np.complex128)
-        work = np.empty((n_chan, n_chan), dtype=np.complex128)
-        u = np.empty(n_chan, dtype=np.complex128)
+                inv[m] = 1.0 / y[f, t, m]
+            for i in range(n_chan):
+                xi = x[f, t, i]
+                for j in range(i, n_chan):
+                    outer = xi * np.conj(x[f, t, j])
+                    for m in range(n_chan):
+                        v[m, i, j] += outer * inv[m]
         for m in range(n_chan):
             for i in range(n_chan):
-                for j in range(n_chan):
-                    acc = 0j
-                    for l in range(n_chan):
-                        acc += q[f, i, l] * v[m, l, j]
-                    qv[i, j] = acc
-            _solve_unit(qv, m, work, u)
-            quad = 0.0
-            for i in range(n_chan):
-                acc = 0j
-                for j in range(n_chan):
-                    acc += v[m, i, j] * u[j]
-                quad += (np.conj(u[i]) * acc).real
-            scale = 1.0 / math.sqrt(max(quad, 1e-300))
-            for j in range(n_chan):
-                q[f, m, j] = np.conj(u[j]) * scale
+                v[m, i, i] = v[m, i, i].real / n_frames
+                for j in range(i + 1, n_chan):
+                    v[m, i, j] /= n_frames
+                    v[m, j, i] = np.conj(v[m, i, j])
+        work = np.empty((n_chan, n_chan), dtype=np.complex128)
+        rhs = np.empty(n_chan, dtype=np.complex128)
+        u = np.empty(n_chan, dtype=np.complex128)
+        for m in range(n_chan):
+            ip_update_row(q[f], v[m], m, work, rhs, u)  # a singular system leaves the row as it was
         _qx_power_bin(x, q, f, qxp)
 
 
@@ -414,8 +378,10 @@ def _images(x, q, lam, g, mics, out):
     for f in prange(n_freq):
         qinv = np.empty((n_chan, n_chan), dtype=np.complex128)
         work = np.empty((n_chan, n_chan), dtype=np.complex128)
+        rhs = np.empty(n_chan, dtype=np.complex128)
         col = np.empty(n_chan, dtype=np.complex128)
-        _inverse(q[f], work, col, qinv)
+        if not _inverse(q[f], work, rhs, col, qinv):
+            qinv[:] = np.nan  # cannot happen after IP updates (their rows are normalised)
         r = np.empty(n_chan, dtype=np.complex128)
         for t in range(n_frames):
             for m in range(n_chan):
@@ -489,7 +455,7 @@ def init_fastmnmf2(rng, n_src, n_freq, n_frames, n_chan, n_components):
     return q, g, w, h
 
 
-def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EPS, callback=None):
+def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EPS, callback=None, threads=None):
     """Fit FastMNMF2 to a multichannel STFT from the given initial values.
 
     Parameters
@@ -515,6 +481,9 @@ def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EP
         Floor added to the spectra and the variances.
     callback : callable or None
         ``callback(iteration, q, g, w, h, lam)`` after every iteration (read-only views).
+    threads : object or None
+        An object whose ``begin()`` and ``end()`` are called around every iteration (e.g. a
+        chooser of numba's thread count by timing; the results do not depend on it).
 
     Returns
     -------
@@ -542,6 +511,8 @@ def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EP
     b = np.empty_like(lam)
     stats = np.empty((n_freq, 2, n_src, n_chan))
     for it in range(n_iter):
+        if threads is not None:
+            threads.begin()
         update_w(g, qxp, y, h, w, a, b)
         if not accelerate:
             _variances(w, h, g, eps, lam, y)
@@ -554,6 +525,8 @@ def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EP
         if normalize_every and it % normalize_every == 0:
             normalize(q, w, h, g)
             refresh(x, q, w, h, g, eps, lam, qxp, y)
+        if threads is not None:
+            threads.end()
         if callback is not None:
             callback(it, q, g, w, h, lam)
     return q, g, w, h, lam
