@@ -1,4 +1,4 @@
-"""TimbreClustering: the per-bin timbre features against numpy, a tone/noise split, quality on the loop example."""
+"""TimbreClustering: the per-bin timbre features against numpy, a tone/noise split, quality on the loop and drums examples against nussl."""
 
 import json
 import os
@@ -61,15 +61,19 @@ def test_tone_and_noise_fall_into_their_own_clusters():
         share = masks[:, loud].mean(axis=1)
         assert share.max() > 0.8, share  # measured: 0.97 and 0.98
     assert np.all(si_sdr_matched(sources, sep.make_audio_signals())[0] > 10.0)
-    linear = TimbreClustering(mix, 2, 4, cepstrum="linear", n_mfcc=20, seed=0)
-    assert np.all(si_sdr_matched(sources, linear())[0] > 10.0)
-    assert linear.cepstra.shape == (4, 20)
+    log = TimbreClustering(mix, 2, 4, cepstrum="log", n_mfcc=20, seed=0)
+    assert np.all(si_sdr_matched(sources, log())[0] > 10.0)
+    assert log.cepstra.shape == (4, 20)
 
 
 def test_cepstra_are_the_grouping_mfccs():
     mix, _ = _tone_then_noise()
-    sep = TimbreClustering(mix, 2, 4, n_mfcc=7, seed=0)
+    sep = TimbreClustering(mix, 2, 4, n_mfcc=7, cepstrum="log", seed=0)
     sep.run()
+    default = TimbreClustering(mix, 2, 4, n_mfcc=7, seed=0)
+    default.run()
+    np.testing.assert_array_equal(default.cepstra, linear_mel_cepstra(
+        default.templates, mix.sample_rate, default.stft_params.window_length, n_mfcc=7))  # nussl's, the default
     expected = template_mfccs(sep.templates.T, mix.sample_rate, sep.stft_params.window_length, n_mels=40, n_mfcc=7)
     np.testing.assert_array_equal(sep.cepstra, expected)
     assert sep.features.shape[-1] == 7
@@ -84,10 +88,11 @@ def loop():
 
 
 def test_quality_on_the_loop(loop):
-    # Measured SI-SDR (background, foreground), seed 0, 16 components: 4.6 / -2.2 dB; the mixture as
-    # estimate: 4.0 / -3.1 dB. Timbre clustering is a weak method on this material (nussl's too).
+    # Measured SI-SDR (background, foreground), seed 0, 16 components, real MFCCs (cepstrum='log'):
+    # 4.6 / -2.2 dB; the mixture as estimate: 4.0 / -3.1 dB (nussl's linear cepstra, the default: 1.7 / -3.9
+    # on this 3-s excerpt). Timbre clustering is a weak method on this material (nussl's too).
     mix, refs = loop
-    estimates = TimbreClustering(mix, 2, 16, seed=0)()
+    estimates = TimbreClustering(mix, 2, 16, cepstrum="log", seed=0)()
     scores, _ = si_sdr_matched(refs, estimates)
     baseline, _ = si_sdr_matched(refs, [mix, mix])
     assert np.all(scores > baseline + 0.4), (scores, baseline)
@@ -131,27 +136,48 @@ def test_features_and_masks_match_nussl_given_its_nmf():
     np.testing.assert_allclose(masks, data["masks"], rtol=0, atol=2e-5)
 
 
-def test_at_least_as_good_as_nussl_on_the_loop():
+def _nussl_quality(example):
     path = os.path.join(FIXTURES, "quality.json")
     if not os.path.exists(path):
         pytest.skip("nussl's scores tests/data/nussl/quality.json not present")
     with open(path) as file:
         quality = json.load(file)
-    entry = quality.get("loop", {}).get("timbre") or quality.get("loop", {}).get("TimbreClustering")
+    entry = quality.get(example, {}).get("timbre")
     if entry is None:
-        pytest.skip("no TimbreClustering score in quality.json")
+        pytest.skip(f"no TimbreClustering score for {example!r} in quality.json")
+    return entry
+
+
+def test_at_least_as_good_as_nussl_on_the_loop():
+    entry = _nussl_quality("loop")
     mix, sources = sepkit.datasets.load_foreground_background_example("loop")
     refs = [sources[label] for label in entry["si_sdr"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours, _ = si_sdr_matched(refs, TimbreClustering(mix, 2, 16, seed=0)())
     theirs = np.array(list(entry["si_sdr"].values()))
-    assert np.mean(ours) >= np.mean(theirs), (ours, theirs)
+    # measured (default, nussl's linear cepstra) 4.37 / -1.37 dB; nussl 4.04 / -5.62 dB
+    assert np.all(ours >= theirs), (ours, theirs)
+    assert np.all(ours > [4.2, -1.6]), ours
+
+
+def test_at_least_as_good_as_nussl_on_the_drums():
+    # The drum loop + chorale voice: nussl 5.00 / 5.08 dB SI-SDR (harmonic, percussive); sepkit's default
+    # (nussl's linear-mel cepstra) 5.41 / 5.20 dB for seeds 0-2; real MFCCs (cepstrum='log') only 3.1 / 1.8.
+    entry = _nussl_quality("drums")
+    mix, sources = sepkit.datasets.load_foreground_background_example("drums")
+    refs = [sources[label] for label in entry["si_sdr"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, _ = si_sdr_matched(refs, TimbreClustering(mix, 2, 16, seed=0)())
+    theirs = np.array(list(entry["si_sdr"].values()))
+    assert np.all(ours >= theirs), (ours, theirs)
+    assert np.all(ours > [5.2, 5.1]), ours
 
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"n_components": 0}, "n_components"),
-    ({"n_mfcc": 40}, "n_mfcc"),
+    ({"n_mfcc": 40, "cepstrum": "log"}, "n_mfcc"),
     ({"n_mfcc": 129, "cepstrum": "linear"}, "n_mfcc"),
     ({"cepstrum": "mel"}, "cepstrum"),
     ({"nmf_kwargs": [1]}, "nmf_kwargs"),
