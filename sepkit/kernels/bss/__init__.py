@@ -16,6 +16,7 @@ layout as here.)
 - :mod:`sepkit.kernels.bss.iva`: AuxIVA (Laplace and Gauss spherical priors).
 - :mod:`sepkit.kernels.bss.ilrma`: ILRMA (IS-NMF source model + IP).
 - :mod:`sepkit.kernels.bss.projection`: demixing and projection back (minimal distortion).
+- :mod:`sepkit.kernels.bss.fastmnmf2`: FastMNMF2 (joint diagonaliser, NMF, Wiener images).
 
 Nothing is imported here, so importing the package compiles nothing; import the modules.
 """

@@ -118,6 +118,39 @@ def ip_update_row(W, V, s, A, b, w):
 
 
 @numba.njit(cache=True)
+def _covariances_2ch(X, f, phi, C):
+    """:func:`weighted_covariances` for two channels and one or two sources, in registers."""
+    n_frames = X.shape[1]
+    n_src = phi.shape[1]
+    a00 = a11 = b00 = b11 = 0.0
+    a01 = b01 = 0j
+    for t in range(n_frames):
+        x0 = X[f, t, 0]
+        x1 = X[f, t, 1]
+        p00 = x0.real * x0.real + x0.imag * x0.imag
+        p11 = x1.real * x1.real + x1.imag * x1.imag
+        p01 = x0 * x1.conjugate()
+        w = phi[t, 0]
+        a00 += w * p00
+        a11 += w * p11
+        a01 += w * p01
+        if n_src == 2:
+            w = phi[t, 1]
+            b00 += w * p00
+            b11 += w * p11
+            b01 += w * p01
+    C[0, 0, 0] = a00 / n_frames
+    C[0, 1, 1] = a11 / n_frames
+    C[0, 0, 1] = a01 / n_frames
+    C[0, 1, 0] = C[0, 0, 1].conjugate()
+    if n_src == 2:
+        C[1, 0, 0] = b00 / n_frames
+        C[1, 1, 1] = b11 / n_frames
+        C[1, 0, 1] = b01 / n_frames
+        C[1, 1, 0] = C[1, 0, 1].conjugate()
+
+
+@numba.njit(cache=True)
 def weighted_covariances(X, f, phi, C):
     """The weighted covariances of one frequency for every source: ``C[s] = mean_t phi[t, s] x x^H``.
 
@@ -136,6 +169,9 @@ def weighted_covariances(X, f, phi, C):
     n_frames = X.shape[1]
     n_chan = X.shape[2]
     n_src = phi.shape[1]
+    if n_chan == 2 and n_src <= 2:
+        _covariances_2ch(X, f, phi, C)
+        return
     C[:] = 0j
     for t in range(n_frames):
         for i in range(n_chan):

@@ -8,7 +8,9 @@ source, the scale ``z`` that minimises ``sum_t |conj(z) y_s(f, t) - x_ref(f, t)|
 
 and the source's image at the reference microphone is ``y_s conj(c)``. Done for every
 microphone, it gives each source's image at every microphone (shaped like the mixture).
-In the determined case the images at a microphone sum to that microphone's STFT exactly.
+The images at a microphone sum to its STFT exactly when the demixed sources are uncorrelated
+over time at every frequency (then ``c`` is the mixing coefficient itself); otherwise only
+approximately.
 
 Shapes (the package layout): ``X`` ``(n_freq, n_frames, n_chan)``, ``W``
 ``(n_freq, n_src, n_chan)``, ``Y`` ``(n_freq, n_frames, n_src)``; complex128.

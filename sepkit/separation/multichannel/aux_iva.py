@@ -36,7 +36,8 @@ class DeterminedBSSBase(SeparationBase):
         The mixture, ``n_channels >= 2``.
     ref_mic : int or None
         ``None``: each estimate is its source's image at **every** microphone (projection
-        back onto each channel; the estimates are shaped like the mixture and sum to it).
+        back onto each channel; the estimates are shaped like the mixture and sum to it
+        approximately).
         An int: the image at that microphone only (single-channel estimates, as
         pyroomacoustics returns).
     stft_params : STFTParams or None
