@@ -41,9 +41,11 @@ Layout (frequency first, sepkit's STFT convention; pyroomacoustics is frames fir
 - ``lam``, ``a``, ``b``: float64 ``(n_src, n_freq, n_frames)``;
 - ``qxp``, ``y``: float64 ``(n_freq, n_frames, n_chan)``.
 
-Every per-frequency kernel runs in parallel over frequency (``prange``); reductions over
-frequency are written per bin and summed in bin order, so results do not depend on the
-number of threads. Only complex128 / float64 are compiled. The kernels import nothing
+The kernels of every iteration (:func:`update_w`, :func:`update_h`, :func:`lambda_g_stats`,
+:func:`update_q`) run in parallel over frequency (``prange``; :func:`update_h` over blocks of
+frames); those run once or every ``normalize_every`` iterations are serial (parallel
+regions cost compilation time). Reductions over frequency are written per bin and summed
+in bin order, so results do not depend on the number of threads. Only complex128 / float64 are compiled. The kernels import nothing
 from sepkit but :mod:`sepkit.kernels.bss.ip`; :func:`fastmnmf2` is the plain-Python driver.
 """
 
@@ -122,7 +124,7 @@ def _ratios_bin(g, qxp, y, f, a, b):
                 b[n, f, t] += g[n, m] * inv
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def nmf_ratios(g, qxp, y, a, b):
     """The NMF ratios: ``a_nft = sum_m g_nm qxp_ftm / y_ftm^2``, ``b_nft = sum_m g_nm / y_ftm``.
 
@@ -328,7 +330,7 @@ def update_q(x, lam, g, eps, q, y, qxp):
         _qx_power_bin(x, q, f, qxp)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def refresh(x, q, w, h, g, eps, lam, qxp, y):
     """Recompute ``lam = W H + eps``, ``qxp = |Q x|^2`` and ``y = sum_n lam g + eps`` (shapes as above)."""
     for f in prange(x.shape[0]):
@@ -337,7 +339,7 @@ def refresh(x, q, w, h, g, eps, lam, qxp, y):
         _variance_bin(lam, g, eps, f, y)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _variances(w, h, g, eps, lam, y):
     """``lam = W H + eps`` and ``y = sum_n lam g + eps`` (the non-accelerated H step)."""
     for f in prange(w.shape[1]):
@@ -371,7 +373,7 @@ def normalize(q, w, h, g):
     h *= nu[:, :, None]
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _images(x, q, lam, g, mics, out):
     n_freq, n_frames, n_chan = x.shape
     n_src = g.shape[0]
