@@ -201,3 +201,27 @@ def test_quality_on_the_reverberant_duet():
 QUALITY_ITER = 30
 SDR_FLOOR = 2.0
 SI_SDR_FLOOR = -1.0
+
+
+def _neg_log_likelihood(x, q, g, lam):
+    """sum_ft [sum_m |(Q_f x_ft)_m|^2 / y_ftm + log y_ftm] - 2 T sum_f log |det Q_f| (up to constants)."""
+    y = np.einsum("nft,nm->ftm", lam, g) + kernels.EPS
+    qxp = np.abs(np.einsum("fij,ftj->fti", q, x)) ** 2
+    return float(np.sum(qxp / y + np.log(y)) - 2 * x.shape[1] * np.sum(np.log(np.abs(np.linalg.det(q)))))
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_the_likelihood_improves(accelerate):
+    # majorisation-minimisation and IP steps: non-increasing cost without acceleration
+    rng = np.random.default_rng(3)
+    n_freq, n_frames, n_chan = 6, 40, 2
+    x = rng.standard_normal((n_freq, n_frames, n_chan)) + 1j * rng.standard_normal((n_freq, n_frames, n_chan))
+    x *= rng.random((1, n_frames, 1)) * 3  # some dynamics
+    init = kernels.init_fastmnmf2(np.random.default_rng(0), 2, n_freq, n_frames, n_chan, 3)
+    costs = [_neg_log_likelihood(x, init[0], init[1], init[2] @ init[3])]
+    kernels.fastmnmf2(x, *init, 15, accelerate=accelerate,
+                      callback=lambda it, q, g, w, h, lam: costs.append(_neg_log_likelihood(x, q, g, lam)))
+    costs = np.array(costs)
+    assert costs[-1] < costs[0] - 0.05 * abs(costs[0])
+    if not accelerate:
+        assert np.all(np.diff(costs) <= 1e-9 * np.abs(costs[1:]))

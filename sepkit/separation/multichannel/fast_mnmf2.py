@@ -13,7 +13,7 @@ from ...core import AudioSignal, SeparationError, STFTParams
 from ...core.validation import check_bool, check_int, check_seed, default_rng
 from ...kernels.bss import fastmnmf2 as kernels
 from ..base import SeparationBase, signals_from_stfts, validate_labels
-from ..registry import register
+from ..registry import DemoRow, register
 
 __all__ = ["FastMNMF2", "DEFAULT_STFT"]
 
@@ -194,5 +194,5 @@ register(
     "FastMNMF2: multichannel NMF with a jointly diagonalised spatial model (blind, multichannel)",
     needs=("num_sources", "multichannel"),
     quick={"n_iter": 3, "n_components": 2},
-    evaluate=False,
+    demo=(DemoRow("room", "FastMNMF2 (100 it.)", blind=True, order=42),),
 )
