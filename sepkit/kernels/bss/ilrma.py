@@ -25,39 +25,14 @@ import numba
 import numpy as np
 
 from .ip import ip_update_row, weighted_covariances
+from .projection import source_powers
 
-__all__ = ["EPS", "source_powers", "update_bases", "update_activations", "ilrma_ip_update", "ilrma"]
+__all__ = ["EPS", "update_bases", "update_activations", "ilrma_ip_update", "ilrma"]
 
 #: Floor of the NMF factors and of the variance model (pyroomacoustics' value).
 EPS = 1e-15
 
-#: Frequency blocks of the activation update (partial sums reduced afterwards).
-_BLOCKS = 16
-
-
-@numba.njit(cache=True, parallel=True)
-def source_powers(X, W, P):
-    """``P[s, f, t] = |(W_f x_ft)_s|^2`` (parallel over frequency).
-
-    Parameters
-    ----------
-    X : numpy.ndarray of complex128, shape (n_freq, n_frames, n_chan)
-    W : numpy.ndarray of complex128, shape (n_freq, n_src, n_chan)
-    P : numpy.ndarray of float64, shape (n_src, n_freq, n_frames)
-        Output.
-    """
-    n_freq, n_frames, n_chan = X.shape
-    n_src = W.shape[1]
-    for f in numba.prange(n_freq):
-        for t in range(n_frames):
-            for s in range(n_src):
-                acc = 0j
-                for c in range(n_chan):
-                    acc += W[f, s, c] * X[f, t, c]
-                P[s, f, t] = acc.real * acc.real + acc.imag * acc.imag
-
-
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def update_bases(P, B, H, r_scale=1.0):
     """IS-NMF multiplicative update of one source's bases, in place.
 
@@ -75,9 +50,11 @@ def update_bases(P, B, H, r_scale=1.0):
     """
     n_freq, n_frames = P.shape
     n_comp = B.shape[1]
-    for f in numba.prange(n_freq):
-        num = np.zeros(n_comp)
-        den = np.zeros(n_comp)
+    num = np.empty(n_comp)
+    den = np.empty(n_comp)
+    for f in range(n_freq):
+        num[:] = 0.0
+        den[:] = 0.0
         for t in range(n_frames):
             r = 0.0
             for k in range(n_comp):
@@ -89,25 +66,6 @@ def update_bases(P, B, H, r_scale=1.0):
                 den[k] += ir * H[t, k]
         for k in range(n_comp):
             B[f, k] = max(B[f, k] * np.sqrt(num[k] / den[k]), EPS)
-
-
-@numba.njit(cache=True, parallel=True)
-def _activation_sums(P, B, H, acc):
-    n_freq, n_frames = P.shape
-    n_comp = B.shape[1]
-    n_blocks = acc.shape[0]
-    for blk in numba.prange(n_blocks):
-        acc[blk] = 0.0
-        for f in range(blk * n_freq // n_blocks, (blk + 1) * n_freq // n_blocks):
-            for t in range(n_frames):
-                r = 0.0
-                for k in range(n_comp):
-                    r += B[f, k] * H[t, k]
-                ir = 1.0 / max(r, EPS)
-                a = P[f, t] * ir * ir
-                for k in range(n_comp):
-                    acc[blk, t, k] += a * B[f, k]
-                    acc[blk, t, n_comp + k] += ir * B[f, k]
 
 
 @numba.njit(cache=True)
@@ -123,20 +81,26 @@ def update_activations(P, B, H):
     H : numpy.ndarray of float64, shape (n_frames, n_components)
         Activations; updated in place.
     """
-    n_frames, n_comp = H.shape
-    acc = np.empty((min(_BLOCKS, P.shape[0]), n_frames, 2 * n_comp))
-    _activation_sums(P, B, H, acc)
+    n_freq, n_frames = P.shape
+    n_comp = H.shape[1]
+    num = np.zeros((n_frames, n_comp))
+    den = np.zeros((n_frames, n_comp))
+    for f in range(n_freq):  # frequency outer: rows of P read in memory order
+        for t in range(n_frames):
+            r = 0.0
+            for k in range(n_comp):
+                r += B[f, k] * H[t, k]
+            ir = 1.0 / max(r, EPS)
+            a = P[f, t] * ir * ir
+            for k in range(n_comp):
+                num[t, k] += a * B[f, k]
+                den[t, k] += ir * B[f, k]
     for t in range(n_frames):
         for k in range(n_comp):
-            num = 0.0
-            den = 0.0
-            for blk in range(acc.shape[0]):
-                num += acc[blk, t, k]
-                den += acc[blk, t, n_comp + k]
-            H[t, k] = max(H[t, k] * np.sqrt(num / den), EPS)
+            H[t, k] = max(H[t, k] * np.sqrt(num[t, k] / den[t, k]), EPS)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def ilrma_ip_update(X, W, s, B, H):
     """IP update of row ``s`` of every ``W_f`` with the weights ``1 / R_s(f, t)``, in place.
 
@@ -155,17 +119,17 @@ def ilrma_ip_update(X, W, s, B, H):
     """
     n_freq, n_frames, n_chan = X.shape
     n_comp = B.shape[1]
-    for f in numba.prange(n_freq):
-        phi = np.empty((n_frames, 1))
+    phi = np.empty((n_frames, 1))
+    C = np.empty((1, n_chan, n_chan), np.complex128)
+    A = np.empty((n_chan, n_chan), np.complex128)
+    b = np.empty(n_chan, np.complex128)
+    w = np.empty(n_chan, np.complex128)
+    for f in range(n_freq):
         for t in range(n_frames):
             r = 0.0
             for k in range(n_comp):
                 r += B[f, k] * H[t, k]
             phi[t, 0] = 1.0 / max(r, EPS)
-        C = np.empty((1, n_chan, n_chan), np.complex128)
-        A = np.empty((n_chan, n_chan), np.complex128)
-        b = np.empty(n_chan, np.complex128)
-        w = np.empty(n_chan, np.complex128)
         weighted_covariances(X, f, phi, C)
         ip_update_row(W[f], C[0], s, A, b, w)
 

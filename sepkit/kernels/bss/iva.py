@@ -19,25 +19,12 @@ import numba
 import numpy as np
 
 from .ip import ip_update_row, weighted_covariances
+from .projection import source_powers
 
 __all__ = ["EPS", "source_frame_weights", "auxiva_update", "auxiva"]
 
 #: Floor of the variance model (pyroomacoustics' value).
 EPS = 1e-15
-
-
-@numba.njit(cache=True, parallel=True)
-def _frame_energies(X, W, out):
-    """``out[f, t, s] = |(W_f x_ft)_s|^2`` (parallel over frequency)."""
-    n_freq, n_frames, n_chan = X.shape
-    n_src = W.shape[1]
-    for f in numba.prange(n_freq):
-        for t in range(n_frames):
-            for s in range(n_src):
-                acc = 0j
-                for c in range(n_chan):
-                    acc += W[f, s, c] * X[f, t, c]
-                out[f, t, s] = acc.real * acc.real + acc.imag * acc.imag
 
 
 @numba.njit(cache=True)
@@ -52,18 +39,20 @@ def source_frame_weights(X, W, laplace, energies, phi):
         Demixing matrices.
     laplace : bool
         Laplace prior (``r = 2 ||y_s(t)||``) or Gauss (``r = ||y_s(t)||^2 / n_freq``).
-    energies : numpy.ndarray of float64, shape (n_freq, n_frames, n_src)
+    energies : numpy.ndarray of float64, shape (n_src, n_freq, n_frames)
         Work space.
     phi : numpy.ndarray of float64, shape (n_frames, n_src)
         Output.
     """
-    _frame_energies(X, W, energies)
-    n_freq = X.shape[0]
-    phi[:] = 0.0
-    for f in range(n_freq):
-        phi += energies[f]
-    for t in range(phi.shape[0]):
-        for s in range(phi.shape[1]):
+    source_powers(X, W, energies)
+    n_src, n_freq, n_frames = energies.shape
+    for s in range(n_src):
+        for t in range(n_frames):
+            phi[t, s] = 0.0
+        for f in range(n_freq):
+            for t in range(n_frames):
+                phi[t, s] += energies[s, f, t]
+        for t in range(n_frames):
             if laplace:
                 r = 2.0 * np.sqrt(phi[t, s])
             else:
@@ -71,7 +60,7 @@ def source_frame_weights(X, W, laplace, energies, phi):
             phi[t, s] = 1.0 / max(r, EPS)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def auxiva_update(X, W, phi):
     """One IP sweep: every row of every frequency's ``W`` updated in place, sources in order.
 
@@ -85,11 +74,11 @@ def auxiva_update(X, W, phi):
         Weights of :func:`source_frame_weights` (the same for every frequency).
     """
     n_freq, n_frames, n_chan = X.shape
-    for f in numba.prange(n_freq):
-        C = np.empty((n_chan, n_chan, n_chan), np.complex128)
-        A = np.empty((n_chan, n_chan), np.complex128)
-        b = np.empty(n_chan, np.complex128)
-        w = np.empty(n_chan, np.complex128)
+    C = np.empty((n_chan, n_chan, n_chan), np.complex128)
+    A = np.empty((n_chan, n_chan), np.complex128)
+    b = np.empty(n_chan, np.complex128)
+    w = np.empty(n_chan, np.complex128)
+    for f in range(n_freq):
         weighted_covariances(X, f, phi, C)
         for s in range(n_chan):
             ip_update_row(W[f], C[s], s, A, b, w)
@@ -119,7 +108,7 @@ def auxiva(X, n_iter, laplace=True, W0=None):
         W = np.ascontiguousarray(np.broadcast_to(np.eye(n_chan, dtype=np.complex128), (n_freq, n_chan, n_chan)))
     else:
         W = np.array(W0, dtype=np.complex128, order="C")
-    energies = np.empty((n_freq, n_frames, n_chan))
+    energies = np.empty((n_chan, n_freq, n_frames))
     phi = np.empty((n_frames, n_chan))
     for _ in range(n_iter):
         source_frame_weights(X, W, laplace, energies, phi)

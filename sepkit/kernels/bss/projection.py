@@ -20,14 +20,36 @@ Nothing from sepkit is imported.
 import numba
 import numpy as np
 
-__all__ = ["demix", "projection_back", "images"]
+__all__ = ["demix", "source_powers", "projection_back", "images"]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
+def source_powers(X, W, P):
+    """``P[s, f, t] = |(W_f x_ft)_s|^2``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of complex128, shape (n_freq, n_frames, n_chan)
+    W : numpy.ndarray of complex128, shape (n_freq, n_src, n_chan)
+    P : numpy.ndarray of float64, shape (n_src, n_freq, n_frames)
+        Output.
+    """
+    n_freq, n_frames, n_chan = X.shape
+    n_src = W.shape[1]
+    for f in range(n_freq):
+        for t in range(n_frames):
+            for s in range(n_src):
+                acc = 0j
+                for c in range(n_chan):
+                    acc += W[f, s, c] * X[f, t, c]
+                P[s, f, t] = acc.real * acc.real + acc.imag * acc.imag
+
+
+@numba.njit(cache=True)
 def _demix(X, W, Y):
     n_freq, n_frames, n_chan = X.shape
     n_src = W.shape[1]
-    for f in numba.prange(n_freq):
+    for f in range(n_freq):
         for t in range(n_frames):
             for s in range(n_src):
                 acc = 0j
