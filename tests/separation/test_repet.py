@@ -187,3 +187,23 @@ def test_quality_on_the_loop_example():
     # (MixAsEstimate: 3.36 / -3.36 dB)
     assert sdr[0] >= 9.16 and sdr[1] >= 5.80
     assert np.all(sdr > baseline + 5)
+
+
+@pytest.mark.parametrize("mask_type", ["soft", "binary"])
+def test_foreground_is_the_mixture_minus_the_background(mask_type):
+    # Soft masks [M, 1 - M]: one inverse STFT, the foreground as mixture - background; equal to
+    # inverting each masked STFT (the general path, which binary masks take) to rounding.
+    from sepkit.core import STFTParams
+    from sepkit.separation.base import MaskSeparationBase
+
+    rng = np.random.default_rng(7)
+    mix = sepkit.AudioSignal(rng.standard_normal((2, 22050)) * 0.1, 22050)
+    params = STFTParams(window_length=512, hop_length=128)
+    sep = Repet(mix, period=0.2, mask_type=mask_type, stft_params=params)
+    sep.run()
+    fast = sep.make_audio_signals()
+    general = MaskSeparationBase.make_audio_signals(sep)
+    assert [e.label for e in fast] == ["background", "foreground"]
+    for a, b in zip(fast, general):
+        assert a.audio_data.shape == mix.audio_data.shape
+        np.testing.assert_allclose(a.audio_data, b.audio_data, rtol=0, atol=1e-12)
