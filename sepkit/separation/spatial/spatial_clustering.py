@@ -132,5 +132,5 @@ register(
     "spatial-clustering", SpatialClustering,
     "spatial clustering: inter-channel phase and level differences (stereo) clustered by soft k-means",
     needs=("num_sources", "multichannel"),
-    quick={"n_init": 2},
+    quick={"percentile": 95.0},
 )
