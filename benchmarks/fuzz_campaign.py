@@ -33,9 +33,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 def _campaign(strategy, n_cases, seed, timeout, record):
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hypothesis_seed
 
     import test_hypothesis_inputs as fuzz
 
+    @hypothesis_seed(seed)
     @settings(max_examples=n_cases, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck), phases=("generate",))
     @given(case=strategy)
@@ -44,9 +46,6 @@ def _campaign(strategy, n_cases, seed, timeout, record):
         outcome, detail = fuzz.run_case(case, timeout=timeout)
         record(case, outcome, detail, time.perf_counter() - start)
 
-    import random
-
-    random.seed(seed)  # hypothesis draws from its own seeded source when derandomize=False
     run()
 
 
