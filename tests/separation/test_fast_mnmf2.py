@@ -97,9 +97,11 @@ def test_ip_rows_satisfy_their_equations():
     lam = rng.random((n_src, n_freq, n_frames)) + 0.1
     g = rng.random((n_src, n_chan)) + 0.1
     q = np.tile(np.eye(n_chan, dtype=complex), (n_freq, 1, 1))
-    y = np.empty((n_freq, n_frames, n_chan))
+    y = np.empty((n_freq, n_chan, n_frames))
     qxp = np.empty_like(y)
-    kernels.update_q(x, lam, g, 0.0, q, y, qxp)
+    xt = x.transpose(0, 2, 1)
+    kernels.update_q(np.ascontiguousarray(xt.real), np.ascontiguousarray(xt.imag), lam, g, 0.0, q, y, qxp)
+    y, qxp = y.transpose(0, 2, 1), qxp.transpose(0, 2, 1)  # to (F, T, M)
     np.testing.assert_allclose(y, np.einsum("nft,nm->ftm", lam, g), rtol=1e-12)
     np.testing.assert_allclose(qxp, np.abs(np.einsum("fij,ftj->fti", q, x)) ** 2, rtol=1e-10)
     last = q.copy()

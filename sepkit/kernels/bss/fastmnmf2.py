@@ -39,7 +39,10 @@ Layout (frequency first, sepkit's STFT convention; pyroomacoustics is frames fir
 - ``q``: complex128 ``(n_freq, n_chan, n_chan)``; ``g``: float64 ``(n_src, n_chan)``;
 - ``w``: float64 ``(n_src, n_freq, n_components)``; ``h``: float64 ``(n_src, n_components, n_frames)``;
 - ``lam``, ``a``, ``b``: float64 ``(n_src, n_freq, n_frames)``;
-- ``qxp``, ``y``: float64 ``(n_freq, n_frames, n_chan)``.
+- ``qxp``, ``y``: float64 ``(n_freq, n_chan, n_frames)``, and inside the iterations the
+  mixture as two float64 arrays ``xr``, ``xi`` ``(n_freq, n_chan, n_frames)`` (its real and
+  imaginary parts): channels before frames, so that every inner loop runs over contiguous
+  frames and vectorises.
 
 The kernels of every iteration (:func:`update_w`, :func:`update_h`, :func:`lambda_g_stats`,
 :func:`update_q`) run in parallel over frequency (``prange``; :func:`update_h` over blocks of
@@ -112,16 +115,20 @@ def _inverse(a, work, rhs, col, out):
 def _ratios_bin(g, qxp, y, f, a, b):
     """``a[:, f, :]`` and ``b[:, f, :]`` of :func:`nmf_ratios`."""
     n_src, n_chan = g.shape
-    for t in range(qxp.shape[1]):
-        for n in range(n_src):
-            a[n, f, t] = 0.0
-            b[n, f, t] = 0.0
+    n_frames = qxp.shape[2]
+    for n in range(n_src):
+        an = a[n, f]
+        bn = b[n, f]
+        an[:] = 0.0
+        bn[:] = 0.0
         for m in range(n_chan):
-            inv = 1.0 / y[f, t, m]
-            r = qxp[f, t, m] * inv * inv
-            for n in range(n_src):
-                a[n, f, t] += g[n, m] * r
-                b[n, f, t] += g[n, m] * inv
+            gnm = g[n, m]
+            ym = y[f, m]
+            qm = qxp[f, m]
+            for t in range(n_frames):
+                inv = 1.0 / ym[t]
+                an[t] += gnm * qm[t] * inv * inv
+                bn[t] += gnm * inv
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -131,7 +138,7 @@ def nmf_ratios(g, qxp, y, a, b):
     Parameters
     ----------
     g : float64 (n_src, n_chan)
-    qxp, y : float64 (n_freq, n_frames, n_chan)
+    qxp, y : float64 (n_freq, n_chan, n_frames)
     a, b : float64 (n_src, n_freq, n_frames)
         Written.
     """
@@ -146,7 +153,7 @@ def update_w(g, qxp, y, h, w, a, b):
     Parameters
     ----------
     g : float64 (n_src, n_chan)
-    qxp, y : float64 (n_freq, n_frames, n_chan)
+    qxp, y : float64 (n_freq, n_chan, n_frames)
     h : float64 (n_src, n_components, n_frames)
     w : float64 (n_src, n_freq, n_components)
         Updated in place.
@@ -221,128 +228,148 @@ def _lambda_bin(w, h, eps, f, lam):
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _variance_bin(lam, g, eps, f, y):
-    """``y[f, t, m] = sum_n lam[n, f, t] g[n, m] + eps``."""
+    """``y[f, m, t] = sum_n lam[n, f, t] g[n, m] + eps``."""
     n_src, n_chan = g.shape
-    for t in range(lam.shape[2]):
-        for m in range(n_chan):
-            acc = eps
-            for n in range(n_src):
-                acc += lam[n, f, t] * g[n, m]
-            y[f, t, m] = acc
+    n_frames = lam.shape[2]
+    for m in range(n_chan):
+        ym = y[f, m]
+        ym[:] = eps
+        for n in range(n_src):
+            gnm = g[n, m]
+            ln = lam[n, f]
+            for t in range(n_frames):
+                ym[t] += gnm * ln[t]
 
 
 @numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
-def lambda_g_stats(w, h, g, qxp, eps, lam, stats):
+def lambda_g_stats(w, h, g, qxp, eps, lam, y, stats):
     """Source spectra and the per-bin sums of the ``g`` update.
 
-    ``lam = W H + eps`` and, with ``y = sum_n lam g + eps``,
-    ``stats[f, 0, n, m] = sum_t lam_nft qxp_ftm / y_ftm^2``,
-    ``stats[f, 1, n, m] = sum_t lam_nft / y_ftm``.
+    ``lam = W H + eps``, ``y = sum_n lam g + eps`` and
+    ``stats[f, 0, n, m] = sum_t lam_nft qxp_fmt / y_fmt^2``,
+    ``stats[f, 1, n, m] = sum_t lam_nft / y_fmt``.
 
     Parameters
     ----------
     w : float64 (n_src, n_freq, n_components)
     h : float64 (n_src, n_components, n_frames)
     g : float64 (n_src, n_chan)
-    qxp : float64 (n_freq, n_frames, n_chan)
+    qxp : float64 (n_freq, n_chan, n_frames)
     eps : float
     lam : float64 (n_src, n_freq, n_frames)
         Written.
+    y : float64 (n_freq, n_chan, n_frames)
+        Written (the variances of the new spectra with the old ``g``).
     stats : float64 (n_freq, 2, n_src, n_chan)
         Written; the caller sums it over frequency.
     """
     n_src, n_chan = g.shape
-    n_freq, n_frames = qxp.shape[0], qxp.shape[1]
+    n_freq, n_frames = qxp.shape[0], qxp.shape[2]
     for f in prange(n_freq):
         _lambda_bin(w, h, eps, f, lam)
-        for n in range(n_src):
-            for m in range(n_chan):
-                stats[f, 0, n, m] = 0.0
-                stats[f, 1, n, m] = 0.0
-        for t in range(n_frames):
-            for m in range(n_chan):
-                yv = eps
-                for n in range(n_src):
-                    yv += lam[n, f, t] * g[n, m]
-                inv = 1.0 / yv
-                r = qxp[f, t, m] * inv * inv
-                for n in range(n_src):
-                    stats[f, 0, n, m] += lam[n, f, t] * r
-                    stats[f, 1, n, m] += lam[n, f, t] * inv
+        _variance_bin(lam, g, eps, f, y)
+        for m in range(n_chan):
+            ym = y[f, m]
+            qm = qxp[f, m]
+            for n in range(n_src):
+                ln = lam[n, f]
+                s0 = 0.0
+                s1 = 0.0
+                for t in range(n_frames):
+                    inv = 1.0 / ym[t]
+                    s0 += ln[t] * qm[t] * inv * inv
+                    s1 += ln[t] * inv
+                stats[f, 0, n, m] = s0
+                stats[f, 1, n, m] = s1
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def _qx_power_bin(x, q, f, qxp):
-    """``qxp[f, t, m] = |(Q_f x_ft)_m|^2``."""
+def _qx_power_bin(xr, xi, q, f, qxp, re, im):
+    """``qxp[f, m, t] = |(Q_f x_ft)_m|^2`` (``re``, ``im``: work rows of n_frames)."""
     n_chan = q.shape[1]
-    for t in range(x.shape[1]):
-        for m in range(n_chan):
-            acc = 0j
-            for j in range(n_chan):
-                acc += q[f, m, j] * x[f, t, j]
-            qxp[f, t, m] = acc.real * acc.real + acc.imag * acc.imag
+    n_frames = xr.shape[2]
+    for m in range(n_chan):
+        re[:] = 0.0
+        im[:] = 0.0
+        for j in range(n_chan):
+            qr = q[f, m, j].real
+            qi = q[f, m, j].imag
+            xrj = xr[f, j]
+            xij = xi[f, j]
+            for t in range(n_frames):
+                re[t] += qr * xrj[t] - qi * xij[t]
+                im[t] += qr * xij[t] + qi * xrj[t]
+        qm = qxp[f, m]
+        for t in range(n_frames):
+            qm[t] = re[t] * re[t] + im[t] * im[t]
 
 
 @numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
-def update_q(x, lam, g, eps, q, y, qxp):
+def update_q(xr, xi, lam, g, eps, q, y, qxp):
     """Variances, then every row of the joint diagonalisers by iterative projection, then ``qxp``.
 
-    Per frequency: ``y_ftm = sum_n lam_nft g_nm + eps``; for ``m = 0 .. M-1`` in turn,
-    ``V = mean_t x_ft x_ft^H / y_ftm``, ``u = (Q_f V)^-1 e_m``, ``u <- u / sqrt(u^H V u)``,
-    row ``m`` of ``Q_f`` = ``conj(u)``; finally ``qxp_ftm = |(Q_f x_ft)_m|^2``.
+    Per frequency: ``y_fmt = sum_n lam_nft g_nm + eps``; for ``m = 0 .. M-1`` in turn,
+    ``V = mean_t x_ft x_ft^H / y_fmt``, ``u = (Q_f V)^-1 e_m``, ``u <- u / sqrt(u^H V u)``,
+    row ``m`` of ``Q_f`` = ``conj(u)``; finally ``qxp_fmt = |(Q_f x_ft)_m|^2``.
 
     Parameters
     ----------
-    x : complex128 (n_freq, n_frames, n_chan)
+    xr, xi : float64 (n_freq, n_chan, n_frames)
+        Real and imaginary parts of the mixture STFT, channels before frames.
     lam : float64 (n_src, n_freq, n_frames)
     g : float64 (n_src, n_chan)
     eps : float
     q : complex128 (n_freq, n_chan, n_chan)
         Updated in place.
-    y, qxp : float64 (n_freq, n_frames, n_chan)
+    y, qxp : float64 (n_freq, n_chan, n_frames)
         Written.
     """
-    n_freq, n_frames, n_chan = x.shape
+    n_freq, n_chan, n_frames = xr.shape
     for f in prange(n_freq):
         _variance_bin(lam, g, eps, f, y)
-        v = np.zeros((n_chan, n_chan, n_chan), dtype=np.complex128)  # [m, i, j], upper triangle first
-        inv = np.empty(n_chan)
-        for t in range(n_frames):
-            for m in range(n_chan):
-                inv[m] = 1.0 / y[f, t, m]
-            for i in range(n_chan):
-                xi = x[f, t, i]
-                for j in range(i, n_chan):
-                    outer = xi * np.conj(x[f, t, j])
-                    for m in range(n_chan):
-                        v[m, i, j] += outer * inv[m]
+        v = np.empty((n_chan, n_chan, n_chan), dtype=np.complex128)  # [m, i, j]
         for m in range(n_chan):
+            ym = y[f, m]
             for i in range(n_chan):
-                v[m, i, i] = v[m, i, i].real / n_frames
-                for j in range(i + 1, n_chan):
-                    v[m, i, j] /= n_frames
-                    v[m, j, i] = np.conj(v[m, i, j])
+                xri = xr[f, i]
+                xii = xi[f, i]
+                for j in range(i, n_chan):
+                    xrj = xr[f, j]
+                    xij = xi[f, j]
+                    sr = 0.0
+                    si = 0.0
+                    for t in range(n_frames):  # x_i conj(x_j) / y
+                        inv = 1.0 / ym[t]
+                        sr += (xri[t] * xrj[t] + xii[t] * xij[t]) * inv
+                        si += (xii[t] * xrj[t] - xri[t] * xij[t]) * inv
+                    v[m, i, j] = complex(sr, si) / n_frames
+                    v[m, j, i] = complex(sr, -si) / n_frames
+                v[m, i, i] = v[m, i, i].real  # Hermitian: a real diagonal (fused products leave ~1e-17)
         work = np.empty((n_chan, n_chan), dtype=np.complex128)
         rhs = np.empty(n_chan, dtype=np.complex128)
         u = np.empty(n_chan, dtype=np.complex128)
         for m in range(n_chan):
             ip_update_row(q[f], v[m], m, work, rhs, u)  # a singular system leaves the row as it was
-        _qx_power_bin(x, q, f, qxp)
+        re = np.empty(n_frames)
+        im = np.empty(n_frames)
+        _qx_power_bin(xr, xi, q, f, qxp, re, im)
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
-def refresh(x, q, w, h, g, eps, lam, qxp, y):
+def refresh(xr, xi, q, w, h, g, eps, lam, qxp, y):
     """Recompute ``lam = W H + eps``, ``qxp = |Q x|^2`` and ``y = sum_n lam g + eps`` (shapes as above)."""
-    for f in prange(x.shape[0]):
+    re = np.empty(xr.shape[2])
+    im = np.empty(xr.shape[2])
+    for f in range(xr.shape[0]):
         _lambda_bin(w, h, eps, f, lam)
-        _qx_power_bin(x, q, f, qxp)
+        _qx_power_bin(xr, xi, q, f, qxp, re, im)
         _variance_bin(lam, g, eps, f, y)
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
 def _variances(w, h, g, eps, lam, y):
     """``lam = W H + eps`` and ``y = sum_n lam g + eps`` (the non-accelerated H step)."""
-    for f in prange(w.shape[1]):
+    for f in range(w.shape[1]):
         _lambda_bin(w, h, eps, f, lam)
         _variance_bin(lam, g, eps, f, y)
 
@@ -505,10 +532,13 @@ def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EP
     n_freq, n_frames, n_chan = x.shape
     n_src = g.shape[0]
     q /= np.sqrt(np.sum(np.abs(q) ** 2, axis=2))[:, :, None]
+    xt = x.transpose(0, 2, 1)  # channels before frames: every inner loop runs over contiguous frames
+    xr = np.ascontiguousarray(xt.real)
+    xi = np.ascontiguousarray(xt.imag)
     lam = np.empty((n_src, n_freq, n_frames))
-    qxp = np.empty((n_freq, n_frames, n_chan))
-    y = np.empty((n_freq, n_frames, n_chan))
-    refresh(x, q, w, h, g, 0.0, lam, qxp, y)  # the first iteration's model has no floor
+    qxp = np.empty((n_freq, n_chan, n_frames))
+    y = np.empty((n_freq, n_chan, n_frames))
+    refresh(xr, xi, q, w, h, g, 0.0, lam, qxp, y)  # the first iteration's model has no floor
     a = np.empty_like(lam)
     b = np.empty_like(lam)
     stats = np.empty((n_freq, 2, n_src, n_chan))
@@ -520,13 +550,13 @@ def fastmnmf2(x, q, g, w, h, n_iter, accelerate=True, normalize_every=10, eps=EP
             _variances(w, h, g, eps, lam, y)
             nmf_ratios(g, qxp, y, a, b)
         update_h(a, b, w, h)
-        lambda_g_stats(w, h, g, qxp, eps, lam, stats)
+        lambda_g_stats(w, h, g, qxp, eps, lam, y, stats)
         total = stats.sum(axis=0)
         g *= np.sqrt(total[0] / total[1])
-        update_q(x, lam, g, eps, q, y, qxp)
+        update_q(xr, xi, lam, g, eps, q, y, qxp)
         if normalize_every and it % normalize_every == 0:
             normalize(q, w, h, g)
-            refresh(x, q, w, h, g, eps, lam, qxp, y)
+            refresh(xr, xi, q, w, h, g, eps, lam, qxp, y)
         if threads is not None:
             threads.end()
         if callback is not None:
