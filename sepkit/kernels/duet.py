@@ -6,10 +6,12 @@
   binned as :func:`numpy.histogram2d` bins (half-open on the right), so no (F, T) array of
   attenuations, delays or weights is materialised.
 - :func:`duet_masks` gives each point to the peak of smallest maximum-likelihood score
-  ``|a_k exp(-j omega d_k) X0 - X1|^2 / (1 + a_k^2)``, frames in parallel; with
+  ``|a_k exp(-j omega d_k) X0 - X1|^2 / (1 + a_k^2)``; with
   ``compat`` it reproduces nussl 1.1.9's running-minimum construction (wrong for 3 or
   more peaks, see :class:`sepkit.separation.spatial.duet.Duet`).
 - :func:`ipd_ild` writes SpatialClustering's inter-channel phase and level differences.
+
+All serial: on two shared cores a parallel region cost more compile time than it saved.
 
 Arrays of one channel are C-contiguous ``(n_frames, n_freq)`` (sepkit's STFT layout,
 ``stft[:, :, c].T``). Nothing from sepkit is imported.
@@ -89,7 +91,7 @@ def duet_histogram(X0, X1, omega, scale, delay_factor, p, q, att_edges, delay_ed
             hist[i, j] += w
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
     """DUET's binary masks: each point to the peak of smallest maximum-likelihood score.
 
@@ -111,7 +113,7 @@ def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
     """
     n_frames, n_freq = X0.shape
     K = attenuation.size
-    for t in numba.prange(n_frames):
+    for t in range(n_frames):
         for f in range(n_freq):
             x0 = X0[t, f]
             x1 = X1[t, f]
@@ -137,12 +139,13 @@ def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
                     out[k, t, f] = k == winner
 
 
-@numba.njit(parallel=True, cache=True)
-def ipd_ild(X0, X1, freqs, scale, ipd, ild):
-    """nussl's inter-channel phase and level differences of two channels.
+@numba.njit(cache=True)
+def ipd_ild(X0, X1, freqs, scale, out):
+    """nussl's inter-channel phase and level differences of two channels, as clustering features.
 
-    ``ild = 20 log10(|X0| / (|X1| + 1e-4) + 1e-8)`` (dB, on the STFT scaled by ``scale``) and
-    ``ipd = (angle(X1 conj(X0)) / (f + 1)) mod pi`` (``f`` in Hz; numpy's modulo, in [0, pi)).
+    ``ipd = (angle(X1 conj(X0)) / (f + 1)) mod pi`` (``f`` in Hz; numpy's modulo, in [0, pi)) and
+    ``ild = 20 log10(|X0| / (|X1| + 1e-4) + 1e-8)`` (dB, on the STFT scaled by ``scale``),
+    written for every channel of ``out``: ``out[f, t, c] = (ipd, ild)``.
 
     Parameters
     ----------
@@ -151,15 +154,18 @@ def ipd_ild(X0, X1, freqs, scale, ipd, ild):
         Frequency of each bin in Hz.
     scale : float
         Factor applied to both STFTs (nussl's scaling; it matters for the 1e-4).
-    ipd, ild : numpy.ndarray of float64, shape (n_frames, n_freq)
-        Written.
+    out : numpy.ndarray of float64, shape (n_freq, n_frames, n_channels, 2)
+        Written (C-contiguous: the rows a clusterer takes without a copy).
     """
     n_frames, n_freq = X0.shape
-    for t in numba.prange(n_frames):
-        for f in range(n_freq):
+    n_channels = out.shape[2]
+    for f in range(n_freq):
+        for t in range(n_frames):
             x0 = X0[t, f] * scale
             x1 = X1[t, f] * scale
-            ild[t, f] = 20.0 * math.log10(abs(x0) / (abs(x1) + 1e-4) + 1e-8)
+            level = 20.0 * math.log10(abs(x0) / (abs(x1) + 1e-4) + 1e-8)
             c = x1 * x0.conjugate()
-            v = math.atan2(c.imag, c.real) / (freqs[f] + 1.0)
-            ipd[t, f] = v % math.pi  # Python's (and numpy's) float remainder, in [0, pi)
+            phase = (math.atan2(c.imag, c.real) / (freqs[f] + 1.0)) % math.pi  # Python's (numpy's) remainder
+            for ch in range(n_channels):
+                out[f, t, ch, 0] = phase
+                out[f, t, ch, 1] = level

@@ -94,7 +94,7 @@ def test_pure_gain_and_delay_recovered():
 
 
 def test_three_masks_partition_the_plane():
-    mix, sources = load_spatial_example("anechoic", sources=("violin", "clarinet", "saxophone"), duration=1.0)
+    mix, _ = load_spatial_example("anechoic", sources=("violin", "clarinet", "saxophone"), duration=1.0)
     masks = np.stack([m.mask for m in Duet(mix, 3, **WIDE).run()])
     assert masks.dtype == bool and masks.shape[-1] == 2
     np.testing.assert_array_equal(masks.sum(axis=0), 1)  # each bin in exactly one mask

@@ -123,7 +123,7 @@ def test_mono_error_and_seed():
     mono, _ = sepkit.datasets.load_example(sources=("violin",))
     with pytest.raises(SeparationError, match="two channels.*got 1 channel"):
         SpatialClustering(mono.truncate(4410), 2)
-    mix, _ = load_spatial_example("anechoic", duration=1.0)
+    mix, _ = load_spatial_example("anechoic", duration=0.5)
     before = mix.audio_data.copy()
     first = SpatialClustering(mix, 2, seed=3)
     a = np.stack([m.mask for m in first.run()])

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core import SeparationError
 from ...kernels import duet as _kernels
 from ..clustering import ClusteringSeparationBase
 from ..registry import register
@@ -120,11 +119,8 @@ class SpatialClustering(ClusteringSeparationBase):
         x1 = np.ascontiguousarray(spec[:, :, 1].T)
         freqs = np.linspace(0.0, self.sample_rate // 2, n_freq)
         scale = 1.0 / float(np.sum(self.stft_params.window))
-        ipd, ild = np.empty((n_frames, n_freq)), np.empty((n_frames, n_freq))
-        _kernels.ipd_ild(x0, x1, freqs, scale, ipd, ild)
-        features = np.empty((n_freq, n_frames, n_channels, 2))  # C order: rows of the clusterer without a copy
-        features[..., 0] = ipd.T[:, :, None]
-        features[..., 1] = ild.T[:, :, None]
+        features = np.empty((n_freq, n_frames, n_channels, 2))  # C order: the clusterer's rows without a copy
+        _kernels.ipd_ild(x0, x1, freqs, scale, features)
         return features
 
 
