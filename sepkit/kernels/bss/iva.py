@@ -19,7 +19,6 @@ import numba
 import numpy as np
 
 from .ip import ip_update_row, weighted_covariances
-from .projection import source_powers
 
 __all__ = ["EPS", "source_frame_weights", "auxiva_update", "auxiva"]
 
@@ -28,7 +27,7 @@ EPS = 1e-15
 
 
 @numba.njit(cache=True)
-def source_frame_weights(X, W, laplace, energies, phi):
+def source_frame_weights(X, W, laplace, phi):
     """AuxIVA's weights ``phi_s(t) = 1 / max(r_s(t), eps)`` from the current demixing.
 
     Parameters
@@ -39,20 +38,21 @@ def source_frame_weights(X, W, laplace, energies, phi):
         Demixing matrices.
     laplace : bool
         Laplace prior (``r = 2 ||y_s(t)||``) or Gauss (``r = ||y_s(t)||^2 / n_freq``).
-    energies : numpy.ndarray of float64, shape (n_src, n_freq, n_frames)
-        Work space.
     phi : numpy.ndarray of float64, shape (n_frames, n_src)
         Output.
     """
-    source_powers(X, W, energies)
-    n_src, n_freq, n_frames = energies.shape
-    for s in range(n_src):
+    n_freq, n_frames, n_chan = X.shape
+    n_src = W.shape[1]
+    phi[:] = 0.0
+    for f in range(n_freq):  # |y_s(f, t)|^2 summed over f straight into phi (no (S, F, T) array)
         for t in range(n_frames):
-            phi[t, s] = 0.0
-        for f in range(n_freq):
-            for t in range(n_frames):
-                phi[t, s] += energies[s, f, t]
-        for t in range(n_frames):
+            for s in range(n_src):
+                acc = 0j
+                for c in range(n_chan):
+                    acc += W[f, s, c] * X[f, t, c]
+                phi[t, s] += acc.real * acc.real + acc.imag * acc.imag
+    for t in range(n_frames):
+        for s in range(n_src):
             if laplace:
                 r = 2.0 * np.sqrt(phi[t, s])
             else:
@@ -108,9 +108,8 @@ def auxiva(X, n_iter, laplace=True, W0=None):
         W = np.ascontiguousarray(np.broadcast_to(np.eye(n_chan, dtype=np.complex128), (n_freq, n_chan, n_chan)))
     else:
         W = np.array(W0, dtype=np.complex128, order="C")
-    energies = np.empty((n_chan, n_freq, n_frames))
     phi = np.empty((n_frames, n_chan))
     for _ in range(n_iter):
-        source_frame_weights(X, W, laplace, energies, phi)
+        source_frame_weights(X, W, laplace, phi)
         auxiva_update(X, W, phi)
     return W
