@@ -73,19 +73,25 @@ def duet_histogram(X0, X1, omega, scale, delay_factor, p, q, att_edges, delay_ed
         for f in range(n_freq):
             x0 = X0[t, f] * scale
             x1 = X1[t, f] * scale
-            r = (x1 + _EPS) / (x0 + _EPS)
-            a = abs(r)
+            r0, i0 = x0.real + _EPS, x0.imag
+            r1, i1 = x1.real + _EPS, x1.imag
+            a = math.sqrt((r1 * r1 + i1 * i1) / (r0 * r0 + i0 * i0))  # |R| with R = (x1 + eps) / (x0 + eps)
             alpha = a - 1.0 / a
             if not (a_lo < alpha < a_hi):
                 continue
-            delay = -math.atan2(r.imag, r.real) / (delay_factor * omega[f])
+            # angle(R) = angle((x1 + eps) conj(x0 + eps)), without the complex division
+            delay = -math.atan2(i1 * r0 - r1 * i0, r1 * r0 + i1 * i0) / (delay_factor * omega[f])
             if not (d_lo < delay < d_hi):
                 continue
             i = bin_index(alpha, att_edges)
             j = bin_index(delay, delay_edges)
             if i < 0 or j < 0:
                 continue
-            w = (abs(x0) * abs(x1)) ** p
+            w = math.sqrt((x0.real * x0.real + x0.imag * x0.imag) * (x1.real * x1.real + x1.imag * x1.imag))
+            if p == 0.5:
+                w = math.sqrt(w)
+            elif p != 1.0:
+                w = w**p
             if q != 0.0:
                 w *= abs(omega[f]) ** q
             hist[i, j] += w
@@ -113,6 +119,14 @@ def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
     """
     n_frames, n_freq = X0.shape
     K = attenuation.size
+    model = np.empty((K, n_freq), dtype=np.complex128)  # a_k exp(-j omega d_k)
+    norm = np.empty(K)
+    for k in range(K):
+        a = attenuation[k]
+        norm[k] = 1.0 / (1.0 + a * a)
+        for f in range(n_freq):
+            phase = omega[f] * delay[k]
+            model[k, f] = a * complex(math.cos(phase), -math.sin(phase))
     for t in range(n_frames):
         for f in range(n_freq):
             x0 = X0[t, f]
@@ -121,10 +135,8 @@ def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
             winner = 0
             parity = False
             for k in range(K):
-                a = attenuation[k]
-                phase = omega[f] * delay[k]
-                z = a * complex(math.cos(phase), -math.sin(phase)) * x0 - x1
-                score = (z.real * z.real + z.imag * z.imag) / (1.0 + a * a)
+                z = model[k, f] * x0 - x1
+                score = (z.real * z.real + z.imag * z.imag) * norm[k]
                 below = score < best
                 if below:
                     best = score
