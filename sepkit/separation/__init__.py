@@ -11,7 +11,10 @@ from .clustering import ClusteringSeparationBase
 from .benchmark import HighLowPassFilter, IdealBinaryMask, IdealMask, IdealRatioMask, MixAsEstimate, WienerFilter
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
-from .primitive import FT2D, HPSS, Repet, RepetSim, TimbreClustering
+from .primitive import FT2D, HPSS, Melody, Repet, RepetSim, TimbreClustering
+from .factorization import RPCA
+from .composite import OverlapAdd
+from .multichannel import AuxIVA, FastMNMF2, ILRMA
 from .registry import available, get_separator, register
 
 __all__ = [
@@ -36,12 +39,11 @@ __all__ = [
     "RPCA",
     "Melody",
     "OverlapAdd",
+    "AuxIVA",
+    "ILRMA",
+    "FastMNMF2",
     "available",
     "get_separator",
     "register",
 ]
 
-# Helper H (issue 11): RPCA and OverlapAdd register on import (lead: export RPCA, OverlapAdd, Melody).
-from .composite import OverlapAdd  # noqa: E402
-from .factorization import RPCA  # noqa: E402
-from .primitive import Melody  # noqa: E402
