@@ -189,7 +189,7 @@ def test_quality_on_the_reverberant_duet():
         peer = json.load(file)
     assert peer["stft"] == repr(DEFAULT_STFT.resolve(mix.sample_rate))
     sdr, si = _scores(refs, FastMNMF2(mix, 2, n_iter=QUALITY_ITER, seed=0)())
-    mix_sdr, mix_si = _scores(refs, [mix, mix])
+    mix_sdr = peer["mix_as_estimate"]["sdr"]  # measured by the fixture script with the same metric (0.00 dB)
     assert sdr >= SDR_FLOOR > mix_sdr + 1.0
     # pyroomacoustics on the same input and STFT, 100 iterations, mean over global seeds 0-4
     assert SDR_FLOOR >= peer["pyroomacoustics"]["mean_sdr"]
