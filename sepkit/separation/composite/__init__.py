@@ -3,3 +3,6 @@
 from .overlap_add import OverlapAdd
 
 __all__ = ["OverlapAdd"]
+from .ensemble_clustering import EnsembleClustering  # noqa: E402
+
+__all__ += ["EnsembleClustering"]

@@ -3,3 +3,6 @@
 from .rpca import RPCA
 
 __all__ = ["RPCA"]
+from .ica import ICA  # noqa: E402
+
+__all__ += ["ICA"]
