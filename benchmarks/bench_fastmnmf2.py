@@ -33,7 +33,7 @@ def make_input(seconds):
     from sepkit.datasets import load_spatial_example
 
     mix, sources = load_spatial_example("reverberant")
-    n = int(round(seconds * mix.sample_rate))
+    n = round(seconds * mix.sample_rate)
     reps = int(np.ceil(n / mix.signal_length))
 
     def tile(signal, label):

@@ -44,7 +44,7 @@ def test_kernels_equal_pyroomacoustics(fixture, case):
     q0 = np.tile(np.eye(n_chan, dtype=complex), (n_freq, 1, 1))
     g0 = _pra_initial_g(params["n_src"], n_chan)
     before = [a.copy() for a in (x, q0, g0, w, h)]
-    q, g, w_fit, h_fit, lam = kernels.fastmnmf2(x, q0, g0, w, h, params["n_iter"])
+    q, g, _, _, lam = kernels.fastmnmf2(x, q0, g0, w, h, params["n_iter"])
     out = kernels.source_images(x, q, lam, g, mics=[0])[:, :, 0, :]
     expected = fixture[f"{case}_out"]
     assert out.shape == expected.shape == (n_freq, n_frames, params["n_src"])

@@ -65,16 +65,16 @@ from .ip import ip_update_row, solve_small
 __all__ = [
     "EPS",
     "G_EPS",
-    "init_fastmnmf2",
     "fastmnmf2",
-    "source_images",
-    "nmf_ratios",
-    "update_w",
-    "update_h",
+    "init_fastmnmf2",
     "lambda_g_stats",
-    "update_q",
-    "refresh",
+    "nmf_ratios",
     "normalize",
+    "refresh",
+    "source_images",
+    "update_h",
+    "update_q",
+    "update_w",
 ]
 
 #: Floor added to the source spectra and to the variances (pyroomacoustics' value).

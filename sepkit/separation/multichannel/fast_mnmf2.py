@@ -15,7 +15,7 @@ from ...kernels.bss import fastmnmf2 as kernels
 from ..base import SeparationBase, signals_from_stfts, validate_labels
 from ..registry import DemoRow, register
 
-__all__ = ["FastMNMF2", "DEFAULT_STFT"]
+__all__ = ["DEFAULT_STFT", "FastMNMF2"]
 
 #: Default STFT of FastMNMF2 (at any rate): 2048-sample Hann windows, hop 512 (128 ms / 32 ms
 #: at 16 kHz, longer than a small room's reverberation), the best of 512, 1024 and 2048 on the
