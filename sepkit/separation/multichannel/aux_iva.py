@@ -172,7 +172,7 @@ class AuxIVA(DeterminedBSSBase):
 
 
 register(
-    "aux_iva", AuxIVA, "AuxIVA: determined multichannel BSS, one source per microphone (IVA, IP updates)",
+    "aux-iva", AuxIVA, "AuxIVA: determined multichannel BSS, one source per microphone (IVA, IP updates)",
     needs=("multichannel",), quick={"n_iter": 2},
     demo=(DemoRow("room", "AuxIVA (30 it.)", blind=True, order=40),),
 )

@@ -190,7 +190,7 @@ class FastMNMF2(SeparationBase):
 
 
 register(
-    "fast_mnmf2", FastMNMF2,
+    "fast-mnmf2", FastMNMF2,
     "FastMNMF2: multichannel NMF with a jointly diagonalised spatial model (blind, multichannel)",
     needs=("num_sources", "multichannel"),
     quick={"n_iter": 3, "n_components": 2},
