@@ -12,8 +12,9 @@ from .benchmark import HighLowPassFilter, IdealBinaryMask, IdealMask, IdealRatio
 from .dictsep import DictSep
 from .nmf import NMF, NMFD, SNPA
 from .primitive import FT2D, HPSS, Melody, Repet, RepetSim, TimbreClustering
-from .factorization import RPCA
-from .composite import OverlapAdd
+from .factorization import ICA, RPCA
+from .composite import EnsembleClustering, OverlapAdd
+from .spatial import Duet, Projet, SpatialClustering
 from .multichannel import AuxIVA, FastMNMF2, ILRMA
 from .registry import available, get_separator, register
 
@@ -39,6 +40,11 @@ __all__ = [
     "RPCA",
     "Melody",
     "OverlapAdd",
+    "Duet",
+    "SpatialClustering",
+    "Projet",
+    "ICA",
+    "EnsembleClustering",
     "AuxIVA",
     "ILRMA",
     "FastMNMF2",
