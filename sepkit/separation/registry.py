@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..core import SeparationError
+from ..core import AudioSignal, SeparationError
 
 __all__ = [
     "NEEDS",
@@ -86,7 +86,7 @@ class Inputs:
     def has(self, need: str, mix=None) -> bool:
         """Whether ``need`` (a key of :data:`NEEDS`) is satisfied for the mixture ``mix``."""
         if need == "multichannel":
-            return mix is not None and mix.num_channels >= 2
+            return getattr(mix, "num_channels", 0) >= 2
         return getattr(self, need) is not None
 
     def only(self, names) -> "Inputs":
@@ -251,8 +251,11 @@ class SeparatorEntry:
         Raises
         ------
         SeparationError
-            Naming what is missing (as the CLI flag that provides it) when ``inputs`` lack a need.
+            If ``mix`` is not an AudioSignal; naming what is missing (as the CLI flag that
+            provides it) when ``inputs`` lack a need.
         """
+        if not isinstance(mix, AudioSignal):
+            raise SeparationError(f"{self.name}: the mixture must be an AudioSignal, got {type(mix).__name__} {_short(mix)}")
         inputs = inputs or Inputs()
         missing = self.missing(inputs, mix)
         if missing:
@@ -267,6 +270,11 @@ class SeparatorEntry:
             )
         kwargs = {**self.defaults, **kwargs, **params}
         return self.cls(mix, **kwargs)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _REGISTRY: dict[str, SeparatorEntry] = {}

@@ -175,3 +175,10 @@ def test_separate_with_param(small, tmp_path, capsys):
     assert main(["separate", path, "--method", "nmf", "--param", "cutoff_hz=3", "--num-sources", "2",
                  "--out", out + "2"]) == 1
     assert "has no parameter 'cutoff_hz'" in capsys.readouterr().err
+
+
+def test_build_refuses_a_mixture_that_is_not_an_audio_signal():
+    from sepkit.separation.registry import Inputs
+
+    with pytest.raises(SeparationError, match="must be an AudioSignal, got str 'mix.wav'"):
+        get_separator("repet").build("mix.wav", Inputs(num_sources=2))
