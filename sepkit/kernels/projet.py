@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["projection_magnitudes", "p_step", "separate", "kernel_matrix"]
+__all__ = ["projection_magnitudes", "p_step", "p_step_kl", "separate", "kernel_matrix"]
 
 
 @numba.njit(cache=True, parallel=True)
@@ -109,6 +109,60 @@ def _kt(K, A, f, out):
             k = K[f, m, l]
             for j in range(J):
                 out[f, l, j] += k * A[m, j]
+
+
+@numba.njit(cache=True, parallel=True)
+def p_step_kl(X, U, K, k_sum, Q, P, alpha, eps, QN, QD):
+    """:func:`p_step` for beta = 1 (Kullback-Leibler), where ``sigma^(beta-1) = 1``.
+
+    The P denominators are ``eps + sum_m KQ[m, j]`` and ``QD[f, l, j] = k_sum[f, l] sum_t P[f, j, t]``
+    (``k_sum[f, l] = sum_m K[f, m, l]``), so only ``V / sigma`` needs a pass over the bins.
+    """
+    F, T = X.shape[0], X.shape[1]
+    M, L = K.shape[1], K.shape[2]
+    J = Q.shape[1]
+    for f in numba.prange(F):
+        KQ = np.empty((M, J))
+        _kq(K, Q, f, KQ)
+        V = np.empty((M, T))
+        R = np.empty((M, T))
+        num = np.zeros((J, T))
+        A = np.empty((M, J))
+        for m in range(M):
+            for t in range(T):
+                V[m, t] = _magnitude(U[f, m, 0], U[f, m, 1], X[f, t, 0], X[f, t, 1], alpha)
+        _sigma(KQ, P, f, R)
+        for m in range(M):
+            for t in range(T):
+                s = R[m, t]
+                R[m, t] = V[m, t] / s if s > 0.0 else 0.0
+            for j in range(J):
+                w = KQ[m, j]
+                for t in range(T):
+                    num[j, t] += w * R[m, t]
+        for j in range(J):
+            den = eps
+            for m in range(M):
+                den += KQ[m, j]
+            for t in range(T):
+                P[f, j, t] *= (eps + num[j, t]) / den
+        _sigma(KQ, P, f, R)
+        for m in range(M):
+            for t in range(T):
+                s = R[m, t]
+                R[m, t] = V[m, t] / s if s > 0.0 else 0.0
+            for j in range(J):
+                a = 0.0
+                for t in range(T):
+                    a += R[m, t] * P[f, j, t]
+                A[m, j] = a
+        _kt(K, A, f, QN)
+        for j in range(J):
+            total = 0.0
+            for t in range(T):
+                total += P[f, j, t]
+            for l in range(L):
+                QD[f, l, j] = k_sum[f, l] * total
 
 
 @numba.njit(cache=True, parallel=True)

@@ -103,8 +103,12 @@ def fit_projet(X, U, K, P, Q, n_iter, alpha=1.0, beta=1.0, eps=EPS):
     J = Q.shape[1]
     QN = np.empty((F, L, J))
     QD = np.empty((F, L, J))
+    k_sum = np.ascontiguousarray(K.sum(axis=1)) if beta == 1.0 else None
     for _ in range(n_iter):
-        _kernels.p_step(X, U, K, Q, P, float(alpha), float(beta), float(eps), QN, QD)
+        if beta == 1.0:
+            _kernels.p_step_kl(X, U, K, k_sum, Q, P, float(alpha), float(eps), QN, QD)
+        else:
+            _kernels.p_step(X, U, K, Q, P, float(alpha), float(beta), float(eps), QN, QD)
         num = QN.sum(axis=0)
         den = QD.sum(axis=0)
         ok = den > 0  # nussl divides by zero here when a source's P vanished (NaN)
