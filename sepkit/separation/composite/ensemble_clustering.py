@@ -147,16 +147,16 @@ class EnsembleClustering(ClusteringSeparationBase):
         self.ensemble_ = []
         for i, item in enumerate(self._ensemble()):
             sep = self._build(item)
-            estimates = sep()
             self.ensemble_.append(sep)
             if self.extracted_feature == "masks" and isinstance(sep, MaskSeparationBase):
+                sep.run()  # the masks only: no estimates to invert
                 feats = [np.asarray(m.mask, dtype=np.float64) for m in sep.result_masks]
                 for f in feats:
                     if f.shape != X.shape:
                         raise _E(f"{type(sep).__name__}'s masks have shape {f.shape}, the ensemble's STFT "
                                  f"{X.shape}: give the separators the ensemble's stft_params")
             else:
-                feats = self._ratio_features(estimates, X)
+                feats = self._ratio_features(sep(), X)
             if self.returns is not None:
                 keep = self.returns[i]
                 if max(keep) >= len(feats):
