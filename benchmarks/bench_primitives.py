@@ -31,12 +31,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nussl_peer import NusslPeerError, time_nussl, venv_python  # noqa: E402
+from nussl_peer import NusslPeerError, time_nussl, venv_python
 
-from sepkit import AudioSignal  # noqa: E402
-from sepkit.datasets import load_foreground_background_example  # noqa: E402
-import sepkit.separation  # noqa: E402,F401  (imports every family: registers the separators)
-from sepkit.separation.registry import Inputs, entries  # noqa: E402
+import sepkit.separation  # noqa: F401  (imports every family: registers the separators)
+from sepkit import AudioSignal
+from sepkit.datasets import load_foreground_background_example
+from sepkit.separation.registry import Inputs, entries
 
 # sepkit class name -> (nussl class, nussl keyword arguments, sepkit parameters, slow in nussl)
 PEERS = {

@@ -12,7 +12,11 @@ from sepkit.core import SeparationError
 from sepkit.evaluation import si_sdr_matched
 from sepkit.separation.clustering import ClusteringSeparationBase
 from sepkit.separation.nmf.grouping import template_mfccs
-from sepkit.separation.primitive.timbre_clustering import TimbreClustering, linear_mel_cepstra, timbre_features
+from sepkit.separation.primitive.timbre_clustering import (
+    TimbreClustering,
+    linear_mel_cepstra,
+    timbre_features,
+)
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "nussl")
 

@@ -23,10 +23,15 @@ import scipy.linalg
 from ...core import SeparationError
 from ...core.validation import check_choice, check_int, check_real
 from ..base import MaskSeparationBase
-from ..primitive.repet import ForegroundBackgroundSignals, check_cutoff, foreground_background_masks, nussl_magnitude
+from ..primitive.repet import (
+    ForegroundBackgroundSignals,
+    check_cutoff,
+    foreground_background_masks,
+    nussl_magnitude,
+)
 from ..registry import DemoRow, register
 
-__all__ = ["RPCA", "RPCAResult", "robust_pca", "svd_threshold", "shrink"]
+__all__ = ["RPCA", "RPCAResult", "robust_pca", "shrink", "svd_threshold"]
 
 SVD_METHODS = ("gram", "full")
 

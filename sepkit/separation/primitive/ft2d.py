@@ -10,7 +10,13 @@ from ...core import SeparationError
 from ...core.validation import check_bool, check_choice, check_int
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
-from .repet import ForegroundBackgroundSignals, check_cutoff, empty_mask_like, foreground_background_masks, nussl_magnitude
+from .repet import (
+    ForegroundBackgroundSignals,
+    check_cutoff,
+    empty_mask_like,
+    foreground_background_masks,
+    nussl_magnitude,
+)
 
 __all__ = ["FT2D", "hermitian_modulus", "point_flip"]
 

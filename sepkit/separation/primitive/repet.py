@@ -18,7 +18,7 @@ from ...core.validation import check_real
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
 
-__all__ = ["Repet", "nussl_magnitude", "foreground_background_masks", "ForegroundBackgroundSignals"]
+__all__ = ["ForegroundBackgroundSignals", "Repet", "foreground_background_masks", "nussl_magnitude"]
 
 #: Regulariser of REPET's ratio masks (nussl's ``constants.EPSILON``).
 EPSILON = 1e-16

@@ -8,7 +8,14 @@ from ...core import SeparationError
 from ...core.validation import check_int, check_real
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
-from .repet import ForegroundBackgroundSignals, EPSILON, check_cutoff, empty_mask_like, foreground_background_masks, nussl_magnitude
+from .repet import (
+    EPSILON,
+    ForegroundBackgroundSignals,
+    check_cutoff,
+    empty_mask_like,
+    foreground_background_masks,
+    nussl_magnitude,
+)
 
 __all__ = ["RepetSim"]
 

@@ -37,7 +37,7 @@ from ..nmf.grouping import template_mfccs
 from ..nmf.mixin import NMFMixin
 from ..registry import register
 
-__all__ = ["TimbreClustering", "timbre_features", "linear_mel_cepstra"]
+__all__ = ["TimbreClustering", "linear_mel_cepstra", "timbre_features"]
 
 _E = SeparationError
 _N_MELS = {"linear": 128, "log": 40}
