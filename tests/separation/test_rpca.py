@@ -8,7 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import sepkit
-from sepkit.core import BinaryMask, SeparationError
+from sepkit.core import AudioSignal, BinaryMask, SeparationError
 from sepkit.evaluation import bss_eval_sources, si_sdr_signals
 from sepkit.kernels.rpca import ialm_update
 from sepkit.separation.factorization.rpca import RPCA, robust_pca, shrink, svd_threshold
@@ -190,3 +190,22 @@ def test_quality_at_least_nussls_on_the_full_loop():
     for j, label in enumerate(loop["sources"]):
         assert si[j] >= loop["rpca"]["si_sdr"][label] - 0.01, (label, si[j])
         assert si[j] > loop["mix_as_estimate"]["si_sdr"][label] + 0.9, (label, si[j])
+
+
+@pytest.mark.parametrize("level", [1e-200, 1e200])
+def test_robust_pca_is_scale_equivariant_at_extreme_levels(level):
+    """Gram products of a 1e200 matrix overflow: the solve runs at level 1 and scales back."""
+    rng = np.random.default_rng(0)
+    data = np.abs(rng.standard_normal((40, 30))) + np.outer(rng.random(40), rng.random(30)) * 5
+    reference = robust_pca(data, n_iter=20)
+    scaled = robust_pca(data * level, n_iter=20)
+    assert np.all(np.isfinite(scaled.low_rank)) and np.all(np.isfinite(scaled.sparse))
+    np.testing.assert_allclose(scaled.low_rank / level, reference.low_rank, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(scaled.sparse / level, reference.sparse, rtol=1e-9, atol=1e-12)
+    assert scaled.rank == reference.rank and scaled.n_iter == reference.n_iter
+
+
+def test_rpca_separates_a_loud_mixture():
+    mix = AudioSignal(np.random.default_rng(0).standard_normal((1, 4000)) * 1e200, sample_rate=8000)
+    estimates = RPCA(mix, n_iter=5)()
+    assert all(np.all(np.isfinite(e.audio_data)) for e in estimates)

@@ -190,9 +190,16 @@ def _robust_pca(data, n_iter, epsilon, svd_method) -> RPCAResult:
     data = np.ascontiguousarray(data, dtype=np.float64)
     if data.ndim != 2 or data.size == 0 or not np.all(np.isfinite(data)):
         raise SeparationError(f"robust_pca needs a finite, non-empty 2-D matrix, got shape {data.shape}")
-    norm = float(np.linalg.norm(data))
-    if norm == 0.0:
+    peak = float(np.max(np.abs(data)))
+    if peak == 0.0:
         return RPCAResult(np.zeros(data.shape), np.zeros(data.shape), 0, 0.0, 0)
+    if not 2.0**-100 <= peak <= 2.0**100:
+        # IALM is scale-equivariant: solve at a level whose Gram products cannot overflow
+        # or underflow, and scale back by the same power of two (exact).
+        scale = 2.0 ** int(np.round(np.log2(peak)))
+        result = _robust_pca(data / scale, n_iter, epsilon, svd_method)
+        return RPCAResult(result.low_rank * scale, result.sparse * scale, result.n_iter, result.error, result.rank)
+    norm = float(np.linalg.norm(data))
     lam = 1.0 / np.sqrt(max(data.shape))
     sigma_1 = _largest_singular_value(data)
     multipliers = data / max(sigma_1, float(np.max(np.abs(data))) / lam)
