@@ -33,7 +33,7 @@ def kernel_matrix(U, Lvec, alpha, out):
                 out[f, m, l] = _magnitude(U[f, m, 0], U[f, m, 1], Lvec[f, l, 0], Lvec[f, l, 1], alpha)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _magnitude(u0, u1, x0, x1, alpha):
     c = u0 * x0 + u1 * x1
     p = c.real * c.real + c.imag * c.imag
@@ -55,7 +55,7 @@ def projection_magnitudes(X, U, alpha, out):
                 out[f, m, t] = _magnitude(U[f, m, 0], U[f, m, 1], X[f, t, 0], X[f, t, 1], alpha)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _ratios(sigma, v, beta):
     """``(V sigma^(beta-2), sigma^(beta-1))``, both 0 where sigma is 0."""
     if sigma <= 0.0:
@@ -69,7 +69,7 @@ def _ratios(sigma, v, beta):
     return v * sigma ** (beta - 2.0), sigma ** (beta - 1.0)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _sigma(KQ, P, f, sigma):
     """``sigma[m, t] = sum_j KQ[m, j] P[f, j, t]`` (KQ of one frequency, ``(M, J)``)."""
     M, J = KQ.shape
@@ -83,7 +83,7 @@ def _sigma(KQ, P, f, sigma):
                 sigma[m, t] += w * P[f, j, t]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _kq(K, Q, f, KQ):
     """``KQ[m, j] = sum_l K[f, m, l] Q[l, j]``."""
     M, L = K.shape[1], K.shape[2]
@@ -96,7 +96,7 @@ def _kq(K, Q, f, KQ):
             KQ[m, j] = acc
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _kt(K, A, f, out):
     """``out[f, l, j] = sum_m K[f, m, l] A[m, j]``."""
     M, L = K.shape[1], K.shape[2]
