@@ -152,16 +152,18 @@ def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
 
 
 @numba.njit(cache=True)
-def ipd_ild(X0, X1, freqs, scale, out):
+def ipd_ild(spec, freqs, scale, out):
     """nussl's inter-channel phase and level differences of two channels, as clustering features.
 
     ``ipd = (angle(X1 conj(X0)) / (f + 1)) mod pi`` (``f`` in Hz; numpy's modulo, in [0, pi)) and
-    ``ild = 20 log10(|X0| / (|X1| + 1e-4) + 1e-8)`` (dB, on the STFT scaled by ``scale``),
-    written for every channel of ``out``: ``out[f, t, c] = (ipd, ild)``.
+    ``ild = 20 log10(|X0| / (|X1| + 1e-4) + 1e-8)`` (dB, on the STFT scaled by ``scale``), with
+    ``X0``, ``X1`` the first two channels, written for every channel of ``out``:
+    ``out[f, t, c] = (ipd, ild)``.
 
     Parameters
     ----------
-    X0, X1 : numpy.ndarray of complex128, shape (n_frames, n_freq)
+    spec : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels)
+        The STFT (n_channels >= 2; read in its own memory order, frames inner).
     freqs : numpy.ndarray of float64, shape (n_freq,)
         Frequency of each bin in Hz.
     scale : float
@@ -169,12 +171,12 @@ def ipd_ild(X0, X1, freqs, scale, out):
     out : numpy.ndarray of float64, shape (n_freq, n_frames, n_channels, 2)
         Written (C-contiguous: the rows a clusterer takes without a copy).
     """
-    n_frames, n_freq = X0.shape
+    n_freq, n_frames = spec.shape[0], spec.shape[1]
     n_channels = out.shape[2]
     for f in range(n_freq):
         for t in range(n_frames):
-            x0 = X0[t, f] * scale
-            x1 = X1[t, f] * scale
+            x0 = spec[f, t, 0] * scale
+            x1 = spec[f, t, 1] * scale
             level = 20.0 * math.log10(abs(x0) / (abs(x1) + 1e-4) + 1e-8)
             c = x1 * x0.conjugate()
             phase = (math.atan2(c.imag, c.real) / (freqs[f] + 1.0)) % math.pi  # Python's (numpy's) remainder

@@ -115,12 +115,10 @@ class SpatialClustering(ClusteringSeparationBase):
         """
         spec = self.audio_signal.stft(self.stft_params)
         n_freq, n_frames, n_channels = spec.shape
-        x0 = np.ascontiguousarray(spec[:, :, 0].T)
-        x1 = np.ascontiguousarray(spec[:, :, 1].T)
         freqs = np.linspace(0.0, self.sample_rate // 2, n_freq)
         scale = 1.0 / float(np.sum(self.stft_params.window))
         features = np.empty((n_freq, n_frames, n_channels, 2))  # C order: the clusterer's rows without a copy
-        _kernels.ipd_ild(x0, x1, freqs, scale, features)
+        _kernels.ipd_ild(spec, freqs, scale, features)
         return features
 
 
