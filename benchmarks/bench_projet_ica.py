@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sepkit import AudioSignal  # noqa: E402
-from sepkit.datasets import load_example, load_spatial_example  # noqa: E402
-from sepkit.evaluation import si_sdr_matched  # noqa: E402
+from sepkit import AudioSignal
+from sepkit.datasets import load_example, load_spatial_example
+from sepkit.evaluation import si_sdr_matched
 
 PAN = (0.15 * np.pi / 2, 0.85 * np.pi / 2)
 

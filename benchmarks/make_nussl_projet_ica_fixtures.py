@@ -41,12 +41,12 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nussl_peer import run_nussl  # noqa: E402
+from nussl_peer import run_nussl
 
-import sepkit  # noqa: E402
-from sepkit import AudioSignal, STFTParams  # noqa: E402
-from sepkit.core.stft_params import get_window  # noqa: E402
-from sepkit.datasets import load_example, load_spatial_example  # noqa: E402
+import sepkit
+from sepkit import AudioSignal, STFTParams
+from sepkit.core.stft_params import get_window
+from sepkit.datasets import load_example, load_spatial_example
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "tests", "data", "nussl"))

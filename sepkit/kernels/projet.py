@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["projection_magnitudes", "p_step", "p_step_kl", "separate", "kernel_matrix"]
+__all__ = ["kernel_matrix", "p_step", "p_step_kl", "projection_magnitudes", "separate"]
 
 
 @numba.njit(cache=True, parallel=True)

@@ -28,9 +28,9 @@ from ...core.stft_params import get_window
 from ...core.validation import check_int, check_real, check_seed, default_rng
 from ...kernels import projet as _kernels
 from ..base import SeparationBase, signals_from_stfts, validate_labels, validate_stft_params
-from ..registry import DemoRow, register
+from ..registry import register
 
-__all__ = ["Projet", "panning_delay_vectors", "projet_kernel", "fit_projet"]
+__all__ = ["Projet", "fit_projet", "panning_delay_vectors", "projet_kernel"]
 
 _E = SeparationError
 #: nussl's epsilon of the P update (on its STFT scaled by 1/sum(window), which Projet reproduces).
