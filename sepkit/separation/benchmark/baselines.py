@@ -96,7 +96,7 @@ class HighLowPassFilter(MaskSeparationBase):
 register(
     "mix-as-estimate", MixAsEstimate, "every estimate is the mixture, once per source (lower baseline)",
     needs=("num_sources",),
-    demo=tuple(DemoRow(scene, "MixAsEstimate", order=90) for scene in ("chorale", "duet", "drums", "loop", "drums_voice")),
+    demo=tuple(DemoRow(scene, "MixAsEstimate", order=90) for scene in ("chorale", "duet", "drums", "loop", "drums_voice", "spatial", "room")),
 )
 register(
     "high-low-pass", HighLowPassFilter, "split the spectrum at cutoff_hz into low and high (lower baseline)",

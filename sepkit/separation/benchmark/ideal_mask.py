@@ -361,6 +361,8 @@ _DEMO = {
     "ibm": (DemoRow("chorale", "IdealMask ibm", order=0), DemoRow("stereo", "IdealMask ibm", order=0)),
     "irm-msa": (
         DemoRow("chorale", "IdealMask irm-msa", order=1),
+        DemoRow("spatial", "IdealMask irm-msa (oracle)", order=0),
+        DemoRow("room", "IdealMask irm-msa (oracle)", order=0),
         DemoRow("chorale", "IdealMask irm-msa power=2", {"power": 2}, order=2),
         DemoRow("chorale", "IdealMask irm-msa binary", {"mask_type": "binary"}, order=3),
     ),

@@ -26,7 +26,7 @@ from ...core import SeparationError, SoftMask
 from ...core.validation import check_bool, check_int, check_real
 from ...kernels import duet as _kernels
 from ..base import MaskSeparationBase, validate_labels
-from ..registry import register
+from ..registry import DemoRow, register
 
 __all__ = ["Duet", "attenuation_delay", "smooth_histogram", "find_peaks", "require_two_channels"]
 
@@ -295,4 +295,6 @@ register(
     "DUET: peaks of a weighted attenuation-delay histogram (stereo), binary maximum-likelihood masks",
     needs=("num_sources", "multichannel"),
     quick={"attenuation_min": -5.0, "attenuation_max": 5.0},
+    demo=(DemoRow("spatial", "Duet (attenuation -5..5)", {"attenuation_min": -5.0, "attenuation_max": 5.0},
+                  blind=True, order=40),),
 )

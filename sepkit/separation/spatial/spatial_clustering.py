@@ -21,7 +21,7 @@ import numpy as np
 
 from ...kernels import duet as _kernels
 from ..clustering import ClusteringSeparationBase
-from ..registry import register
+from ..registry import DemoRow, register
 from .duet import require_two_channels
 
 __all__ = ["SpatialClustering", "ipd_ild_features"]
@@ -127,4 +127,5 @@ register(
     "spatial clustering: inter-channel phase and level differences (stereo) clustered by soft k-means",
     needs=("num_sources", "multichannel"),
     quick={"percentile": 95.0},
+    demo=(DemoRow("spatial", "SpatialClustering", blind=True, order=41),),
 )
