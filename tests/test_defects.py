@@ -281,3 +281,12 @@ def test_B5_a_result_without_metrics_is_redone_with_a_warning(tmp_path):
             summary = evaluate(dataset, {"mix": _mix_method}, "scale_invariant", out)
         assert (summary.done, summary.skipped) == (1, 0)
         assert "scale_invariant" in json.load(open(path))["metrics"]
+
+
+def test_fuzz_huge_integer_sample_rate_is_named_not_an_overflow():
+    """Found by the campaign: an int beyond float's range raised OverflowError in the check."""
+    refs = np.random.default_rng(0).standard_normal((2, 1, 400))
+    with pytest.raises(EvaluationError, match=r"sample_rate must be a positive whole number of Hz, at most 2147483647"):
+        sepkit.evaluation.bss_eval_v4(refs, refs, sample_rate=10**400, window=0.01)
+    with pytest.raises(EvaluationError, match="at most 2147483647"):
+        sepkit.evaluation.bss_eval_v4(refs, refs, sample_rate=2**31, window=0.01)

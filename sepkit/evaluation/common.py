@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import AudioSignal, EvaluationError
+from ..core.stft_params import MAX_SAMPLE_RATE
 
 __all__ = [
     "Scores",
@@ -137,21 +138,29 @@ def check_sample_rate(sample_rate):
     Raises
     ------
     EvaluationError
-        Naming ``sample_rate`` for a non-number, a bool, NaN/inf, zero, a negative or a
-        fractional value.
+        Naming ``sample_rate`` for a non-number, a bool, NaN/inf, zero, a negative, a
+        fractional value or one above ``sepkit.core.stft_params.MAX_SAMPLE_RATE`` (2**31 - 1, as
+        :class:`~sepkit.AudioSignal`).
     """
     if sample_rate is None:
         return None
-    ok = (
-        isinstance(sample_rate, numbers.Real)
-        and not isinstance(sample_rate, (bool, np.bool_))
-        and math.isfinite(sample_rate)
-        and sample_rate > 0
-        and float(sample_rate).is_integer()
-    )
+    ok = isinstance(sample_rate, numbers.Real) and not isinstance(sample_rate, (bool, np.bool_))
+    if ok:
+        try:
+            value = float(sample_rate)
+        except OverflowError:  # an int beyond float's range
+            value = math.inf
+        ok = math.isfinite(value) and 0 < value <= MAX_SAMPLE_RATE and value.is_integer()
     if not ok:
-        raise EvaluationError(f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}")
+        raise EvaluationError(
+            f"sample_rate must be a positive whole number of Hz, at most {MAX_SAMPLE_RATE}, got {_short(sample_rate)}"
+        )
     return int(sample_rate)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _peaks(array: np.ndarray) -> np.ndarray:
