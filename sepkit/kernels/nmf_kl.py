@@ -23,13 +23,17 @@ from .nmf import _FASTMATH, _weighted_log_sum
 
 __all__ = ["kl_numerator_w", "kl_numerator_h"]
 
+# The helpers are plain jitted functions, not ``inline="always"``: LLVM inlines them anyway
+# (same speed, measured on 1025 x 2585 with K = 4, 13, 16), and numba-level inlining made the
+# first compilation of the two kernels take 74 s instead of 21 s on 2 cores.
+
 #: Column tile of :func:`kl_numerator_h` (a K x 64 tile of H and of the numerator fit in L1).
 _KL_TILE = 64
 #: Row chunks of :func:`kl_numerator_w` (each allocates its scratch once).
 _KL_CHUNKS = 64
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _rows8(X, k, K, n0, n1, zero):
     """Views ``X[k + j, n0:n1]`` for j < 8, the zero row where ``k + j >= K``."""
     return (
@@ -44,7 +48,7 @@ def _rows8(X, k, K, n0, n1, zero):
     )
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _vals8(W, f, k, K):
     """``W[f, k + j]`` as float64 for j < 8, 0.0 where ``k + j >= K``."""
     z = 0.0
@@ -60,7 +64,7 @@ def _vals8(W, f, k, K):
     )
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _store8(num, f, k, K, s0, s1, s2, s3, s4, s5, s6, s7):
     """``num[f, k + j] = s_j`` for the j < 8 with ``k + j < K``."""
     vals = (s0, s1, s2, s3, s4, s5, s6, s7)
@@ -69,7 +73,7 @@ def _store8(num, f, k, K, s0, s1, s2, s3, s4, s5, s6, s7):
             num[f, k + j] = vals[j]
 
 
-@numba.njit(fastmath=_FASTMATH, error_model="numpy", inline="always")
+@numba.njit(fastmath=_FASTMATH, error_model="numpy")
 def _kl_row_w(V, W, H, floor, num, f, lam, q, zero, want_cost):
     """W-step numerator of row f, any K (blocks of 8 components); returns the row's KL terms."""
     N = V.shape[1]
@@ -125,7 +129,7 @@ def _kl_row_w(V, W, H, floor, num, f, lam, q, zero, want_cost):
     return acc
 
 
-@numba.njit(fastmath=_FASTMATH, error_model="numpy", inline="always")
+@numba.njit(fastmath=_FASTMATH, error_model="numpy")
 def _kl_rows2_w(V, W, H, floor, num, f, qa, qb, zero, want_cost, rows):
     """W-step numerators of rows f and f + 1 for K <= 8; their KL terms go to ``rows``."""
     N = V.shape[1]
