@@ -1,8 +1,5 @@
 """AuxIVA: kernels against pyroomacoustics' fixtures, exact identities, quality on the reverberant example."""
 
-import json
-import os
-
 import numpy as np
 import pytest
 
@@ -12,34 +9,19 @@ from sepkit.evaluation import bss_eval_images
 from sepkit.kernels.bss import ip, iva, projection
 from sepkit.separation.multichannel.aux_iva import AuxIVA
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "data", "pyroomacoustics")
-
-
-@pytest.fixture(scope="module")
-def parity():
-    with np.load(os.path.join(DATA, "bss_parity.npz")) as data:
-        return {key: data[key] for key in data.files}
-
-
-@pytest.fixture(scope="module")
-def quality():
-    with open(os.path.join(DATA, "bss_quality.json")) as file:
-        return json.load(file)
-
-
 def _rel(a, b):
     return np.abs(a - b).max() / np.abs(b).max()
 
 
 @pytest.mark.parametrize("model", ["laplace", "gauss"])
-def test_auxiva_matches_pyroomacoustics(parity, model):
-    X = np.ascontiguousarray(parity["X"].astype(np.complex128))
-    W = iva.auxiva(X, int(parity["n_iter"]), laplace=model == "laplace")
-    assert _rel(W, parity[f"auxiva_{model}_W"]) < 1e-6  # measured 3e-12
+def test_auxiva_matches_pyroomacoustics(pra_parity, model):
+    X = np.ascontiguousarray(pra_parity["X"].astype(np.complex128))
+    W = iva.auxiva(X, int(pra_parity["n_iter"]), laplace=model == "laplace")
+    assert _rel(W, pra_parity[f"auxiva_{model}_W"]) < 1e-6  # measured 3e-12
     if model == "laplace":
         Y = projection.demix(X, W)
         Y = Y * np.conj(projection.projection_back(Y, X[:, :, 0]))[:, None, :]
-        assert _rel(Y, parity["auxiva_laplace_Y"]) < 1e-6  # complex64 fixture: 6e-8
+        assert _rel(Y, pra_parity["auxiva_laplace_Y"]) < 1e-6  # complex64 fixture: 6e-8
 
 
 def test_ip_update_row_against_numpy():
@@ -106,7 +88,7 @@ def test_scaling_the_mixture_scales_the_estimates(duet, model):
         np.testing.assert_allclose(b.demixing, a.demixing, rtol=1e-9, atol=1e-12)
 
 
-def test_quality_two_voices_two_mics(duet, quality):
+def test_quality_two_voices_two_mics(duet, pra_quality):
     mix, images = duet
     sep = AuxIVA(mix)
     estimates = sep()
@@ -116,14 +98,14 @@ def test_quality_two_voices_two_mics(duet, quality):
     ref0 = [sepkit.AudioSignal(im.audio_data[:1], mix.sample_rate) for im in images.values()]
     est0 = [sepkit.AudioSignal(e.audio_data[:1], mix.sample_rate) for e in estimates]
     sdr = np.asarray(bss_eval_images(ref0, est0).values["SDR"]).ravel()
-    case = quality["cases"]["2x2"]
+    case = pra_quality["cases"]["2x2"]
     # measured: [1.00, 1.11] dB; pyroomacoustics [0.98, 1.10]; MixAsEstimate [-0.06, 0.06]
     assert sdr.min() > 0.8
     assert sdr.mean() > np.mean(case["mix_as_estimate"]["sdr"]) + 0.8
     assert sdr.mean() >= case["auxiva"]["mean_sdr"] - 0.5
 
 
-def test_quality_three_voices_three_mics(quality):
+def test_quality_three_voices_three_mics(pra_quality):
     mix, images = sepkit.datasets.load_spatial_example(
         "reverberant", sources=("violin", "clarinet", "bassoon"), duration=3
     )
@@ -131,7 +113,7 @@ def test_quality_three_voices_three_mics(quality):
     assert len(estimates) == 3 and estimates[0].num_channels == 1
     ref0 = [sepkit.AudioSignal(im.audio_data[:1], mix.sample_rate) for im in images.values()]
     sdr = np.asarray(bss_eval_images(ref0, estimates).values["SDR"]).ravel()
-    case = quality["cases"]["3x3"]
+    case = pra_quality["cases"]["3x3"]
     # measured: [-0.32, 0.08, 0.28] dB; pyroomacoustics [-0.30, 0.20, 0.32]; MixAsEstimate [-2.4, -2.2, -4.7]
     assert sdr.mean() > np.mean(case["mix_as_estimate"]["sdr"]) + 2.0
     assert sdr.mean() >= case["auxiva"]["mean_sdr"] - 0.5

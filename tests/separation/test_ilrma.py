@@ -1,8 +1,5 @@
 """ILRMA: kernels against pyroomacoustics' fixtures, the cost, seeding, quality on the reverberant example."""
 
-import json
-import os
-
 import numpy as np
 import pytest
 
@@ -12,34 +9,19 @@ from sepkit.evaluation import bss_eval_images
 from sepkit.kernels.bss import ilrma, projection
 from sepkit.separation.multichannel.ilrma import ILRMA
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "data", "pyroomacoustics")
-
-
-@pytest.fixture(scope="module")
-def parity():
-    with np.load(os.path.join(DATA, "bss_parity.npz")) as data:
-        return {key: data[key] for key in data.files}
-
-
-@pytest.fixture(scope="module")
-def quality():
-    with open(os.path.join(DATA, "bss_quality.json")) as file:
-        return json.load(file)
-
-
 def _rel(a, b):
     return np.abs(a - b).max() / np.abs(b).max()
 
 
-def test_compat_matches_pyroomacoustics(parity):
-    X = np.ascontiguousarray(parity["X"].astype(np.complex128))
-    W, _, _ = ilrma.ilrma(X, int(parity["n_iter"]), parity["ilrma_bases0"], parity["ilrma_activations0"], compat=True)
+def test_compat_matches_pyroomacoustics(pra_parity):
+    X = np.ascontiguousarray(pra_parity["X"].astype(np.complex128))
+    W, _, _ = ilrma.ilrma(X, int(pra_parity["n_iter"]), pra_parity["ilrma_bases0"], pra_parity["ilrma_activations0"], compat=True)
     Y = projection.demix(X, W)
     # pyroomacoustics returns W after one more (column) normalisation than the Y it returns
     lam = 1.0 / np.sqrt(np.mean(np.abs(Y) ** 2, axis=(0, 1)))
-    assert _rel(W * lam[None, None, :], parity["ilrma_W"]) < 1e-6  # measured 1e-12
+    assert _rel(W * lam[None, None, :], pra_parity["ilrma_W"]) < 1e-6  # measured 1e-12
     Yb = Y * np.conj(projection.projection_back(Y, X[:, :, 0]))[:, None, :]
-    assert _rel(Yb, parity["ilrma_Y"]) < 1e-6  # complex64 fixture
+    assert _rel(Yb, pra_parity["ilrma_Y"]) < 1e-6  # complex64 fixture
 
 
 def _cost(X, W, B, H):
@@ -50,9 +32,9 @@ def _cost(X, W, B, H):
     return np.sum(P / R + np.log(R)) - 2 * X.shape[1] * np.sum(np.log(np.abs(np.linalg.det(W))))
 
 
-def test_cost_does_not_increase(parity):
-    X = np.ascontiguousarray(parity["X"].astype(np.complex128))
-    W, B, H = None, parity["ilrma_bases0"], parity["ilrma_activations0"]
+def test_cost_does_not_increase(pra_parity):
+    X = np.ascontiguousarray(pra_parity["X"].astype(np.complex128))
+    W, B, H = None, pra_parity["ilrma_bases0"], pra_parity["ilrma_activations0"]
     W = np.ascontiguousarray(np.broadcast_to(np.eye(2, dtype=complex), (X.shape[0], 2, 2)))
     costs = [_cost(X, W, B, H)]
     for _ in range(8):  # one iteration at a time (the normalisation leaves the cost unchanged)
@@ -97,7 +79,7 @@ def test_seed_reproducible_and_global_rng_untouched(duet):
     assert not np.allclose(a[0].audio_data, d[0].audio_data)
 
 
-def test_quality_two_voices_two_mics(duet, quality):
+def test_quality_two_voices_two_mics(duet, pra_quality):
     mix, images = duet
     ref0 = [sepkit.AudioSignal(im.audio_data[:1], mix.sample_rate) for im in images.values()]
     sdrs = []
@@ -106,7 +88,7 @@ def test_quality_two_voices_two_mics(duet, quality):
         assert len(estimates) == 2 and all(np.all(np.isfinite(e.audio_data)) for e in estimates)
         sdrs.append(np.asarray(bss_eval_images(ref0, estimates).values["SDR"]).ravel())
     sdrs = np.array(sdrs)
-    case = quality["cases"]["2x2"]
+    case = pra_quality["cases"]["2x2"]
     # measured: seed 0 [1.80, 1.43], seed 1 [1.96, 1.49] dB (mean 1.67); pyroomacoustics over
     # 4 seeds: mean 1.23 dB; MixAsEstimate [-0.06, 0.06]
     assert sdrs.min() > 1.0
