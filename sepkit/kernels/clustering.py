@@ -4,11 +4,16 @@
   softmax ``r_k = exp(-beta d_k) / sum_j exp(-beta d_j)`` (the largest exponent subtracted
   first), points in parallel; no (N, K) distance matrix or temporary is materialised
   beyond the output.
+- :func:`soft_kmeans_shared` is the same for features shared by every channel (spatial
+  features): each bin once, its responsibilities written to every channel of masks laid
+  out as sepkit's STFT (frequencies inner), so they multiply it without a transpose.
+- :func:`ipd_ild_rows` writes SpatialClustering's inter-channel phase and level differences
+  once per bin, frames in parallel, reading the STFT and writing the rows in memory order.
 - :func:`timbre_features` forms, per time-frequency bin, the contribution-weighted sum of
   the NMF components' timbre vectors and normalises it (TimbreClustering's features),
   writing the (F, N, C, D) result once, frequencies in parallel.
 
-Pure functions on float64 arrays; nothing from sepkit is imported.
+Pure functions on float64 arrays (complex128 STFTs); nothing from sepkit is imported.
 """
 
 import math
@@ -16,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["soft_kmeans", "timbre_features"]
+__all__ = ["soft_kmeans", "soft_kmeans_shared", "ipd_ild_rows", "timbre_features"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -54,6 +59,77 @@ def soft_kmeans(rows, centres, beta, out):
             total += e
         for k in range(K):
             out[n, k] /= total
+
+
+@numba.njit(parallel=True, cache=True)
+def soft_kmeans_shared(features, centres, beta, out):
+    """Soft k-means responsibilities of per-bin features shared by every channel, written to ``out``.
+
+    The arithmetic of :func:`soft_kmeans` (same values bit for bit), once per bin.
+
+    Parameters
+    ----------
+    features : numpy.ndarray of float64, shape (n_frames, n_freq, D)
+        One feature vector per bin (C-contiguous).
+    centres : numpy.ndarray of float64, shape (K, D)
+        Cluster centres.
+    beta : float
+        Inverse temperature >= 0.
+    out : numpy.ndarray of float64, shape (K, n_channels, n_frames, n_freq)
+        Responsibilities (C-contiguous), the same in every channel: ``out[k].transpose(2, 1, 0)``
+        is source k's mask ``(n_freq, n_frames, n_channels)`` in the STFT's memory order.
+    """
+    T, F, D = features.shape
+    K, C = out.shape[0], out.shape[1]
+    for t in numba.prange(T):
+        z = np.empty(K)
+        for f in range(F):
+            top = -np.inf
+            for k in range(K):
+                s = 0.0
+                for j in range(D):
+                    diff = features[t, f, j] - centres[k, j]
+                    s += diff * diff
+                z[k] = -beta * math.sqrt(s)
+                if z[k] > top:
+                    top = z[k]
+            total = 0.0
+            for k in range(K):
+                z[k] = math.exp(z[k] - top)
+                total += z[k]
+            for k in range(K):
+                r = z[k] / total
+                for c in range(C):
+                    out[k, c, t, f] = r
+
+
+@numba.njit(parallel=True, cache=True)
+def ipd_ild_rows(spec, freqs, scale, out):
+    """nussl's inter-channel phase and level differences of channels 0 and 1, once per bin.
+
+    ``ipd = (angle(X1 conj(X0)) / (f + 1)) mod pi`` (``f`` in Hz; numpy's modulo, in [0, pi)) and
+    ``ild = 20 log10(|X0| / (|X1| + 1e-4) + 1e-8)`` (dB, on the STFT scaled by ``scale``):
+    ``out[t, f] = (ipd, ild)``.
+
+    Parameters
+    ----------
+    spec : numpy.ndarray of complex128, shape (n_channels, n_frames, n_freq)
+        The STFT in its memory order (``stft.transpose(2, 1, 0)``, C-contiguous), n_channels >= 2.
+    freqs : numpy.ndarray of float64, shape (n_freq,)
+        Frequency of each bin in Hz.
+    scale : float
+        Factor applied to both STFTs (nussl's scaling; it matters for the 1e-4).
+    out : numpy.ndarray of float64, shape (n_frames, n_freq, 2)
+        Written (C-contiguous).
+    """
+    T, F = spec.shape[1], spec.shape[2]
+    for t in numba.prange(T):
+        for f in range(F):
+            x0 = spec[0, t, f] * scale
+            x1 = spec[1, t, f] * scale
+            c = x1 * x0.conjugate()
+            out[t, f, 0] = (math.atan2(c.imag, c.real) / (freqs[f] + 1.0)) % math.pi  # numpy's remainder
+            out[t, f, 1] = 20.0 * math.log10(abs(x0) / (abs(x1) + 1e-4) + 1e-8)
 
 
 @numba.njit(parallel=True, cache=True)

@@ -237,22 +237,29 @@ class ClusteringSeparationBase(MaskSeparationBase):
             Responsibilities summing to one over the last axis.
         """
         shape = features.shape
-        rows = features.reshape(-1, shape[-1])
         if self.loud_bins is None:
             magnitude = self.magnitude()
-            self.loud_bins = magnitude >= np.percentile(magnitude, self.percentile)
+            # Any memory order gives the same order statistics; 'K' avoids a transposed copy.
+            self.loud_bins = magnitude >= np.percentile(magnitude.ravel(order="K"), self.percentile)
         if self.fit_clusterer:
-            loud = rows[self.loud_bins.reshape(-1)]
+            loud = features[self.loud_bins]  # rows in C order (f, t, c), whatever the layout
             if loud.shape[0] < self.num_sources:
                 raise _E(f"only {loud.shape[0]} bins lie at or above the {self.percentile}th percentile: "
                          f"cannot fit {self.num_sources} clusters")
             self._fit(clusterer, loud)
         if "KMeans" in self.clustering_type:
             centres = np.ascontiguousarray(clusterer.cluster_centers_, dtype=np.float64)
+            if _shared_by_channels(features):
+                # Each bin once, broadcast to the channels, in the STFT's memory order (F-contiguous).
+                once = np.ascontiguousarray(features[:, :, 0, :].transpose(1, 0, 2), dtype=np.float64)
+                out = np.empty((centres.shape[0], shape[2], shape[1], shape[0]))
+                _kernels.soft_kmeans_shared(once, centres, self.beta, out)
+                return out.transpose(3, 2, 1, 0)
+            rows = features.reshape(-1, shape[-1])
             resp = np.empty((rows.shape[0], centres.shape[0]))
             _kernels.soft_kmeans(np.ascontiguousarray(rows, dtype=np.float64), centres, self.beta, resp)
         else:
-            resp = clusterer.predict_proba(rows)
+            resp = clusterer.predict_proba(features.reshape(-1, shape[-1]))
         return resp.reshape(shape[:-1] + (resp.shape[-1],))
 
     def _fit(self, clusterer, loud):
@@ -304,7 +311,7 @@ class ClusteringSeparationBase(MaskSeparationBase):
             if features is None:
                 features = self.extract_features()
             expected = self._mask_shape()
-            features = check_array("features", features, ndim=4, dtype=np.float64, error=_E)
+            features = _checked_features(features)
             if features.shape[:3] != expected:
                 raise _E(f"features of shape {features.shape} do not match the STFT's {expected} "
                          "(n_freq, n_frames, n_channels) before the feature axis")
@@ -316,8 +323,8 @@ class ClusteringSeparationBase(MaskSeparationBase):
         self.clusterer = clusterer
         if self.mask_type is not self.MASKS["soft"]:
             resp = argmax_masks(resp)
-        self.result_masks = [self.mask_type(np.ascontiguousarray(resp[..., k]), copy=False)
-                             for k in range(resp.shape[-1])]
+        # Masks keep the responsibilities' order when contiguous (F order: the STFT's, multiplied in place).
+        self.result_masks = [self.mask_type(_contiguous(resp[..., k]), copy=False) for k in range(resp.shape[-1])]
         return self.result_masks
 
     def confidence(self, approach="silhouette", num_sources=None, threshold=95.0, seed=0, **kwargs) -> float:
@@ -344,6 +351,26 @@ class ClusteringSeparationBase(MaskSeparationBase):
         k = self.num_sources if num_sources is None else num_sources
         return _confidence.confidence(approach, self.features, self.magnitude(), k, threshold=threshold,
                                       seed=seed, **kwargs)
+
+
+def _shared_by_channels(features) -> bool:
+    """Whether ``features`` (F, T, C, D) repeat one array over the channels (stride 0, C > 1)."""
+    return features.ndim == 4 and features.shape[2] > 1 and features.strides[2] == 0
+
+
+def _checked_features(features) -> np.ndarray:
+    """``features`` checked (4-D, real, finite) as float64; features shared by the channels stay a view."""
+    if isinstance(features, np.ndarray) and features.dtype == np.float64 and _shared_by_channels(features):
+        # One channel holds every value: check it, keep the broadcast (no (F, T, C, D) copy).
+        check_array("features", features[:, :, :1], ndim=4, finite=False, error=_E)
+        if np.all(np.isfinite(features[:, :, 0])):
+            return features
+    return check_array("features", features, ndim=4, dtype=np.float64, error=_E)
+
+
+def _contiguous(array) -> np.ndarray:
+    """``array`` itself if C- or F-contiguous, else a C-contiguous copy."""
+    return array if array.flags.c_contiguous or array.flags.f_contiguous else np.ascontiguousarray(array)
 
 
 class _Centres:

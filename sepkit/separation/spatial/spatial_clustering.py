@@ -12,14 +12,15 @@ level difference (ILD, dB) and phase difference (IPD). The features are nussl's
 
 (``f`` in Hz), the same for every channel; :class:`~sepkit.separation.clustering.ClusteringSeparationBase`
 fits the clusterer on the loud bins and returns one mask per cluster. The features are a numba
-kernel (:func:`sepkit.kernels.duet.ipd_ild`).
+kernel (:func:`sepkit.kernels.clustering.ipd_ild_rows`), once per bin.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import duet as _kernels
+from ...kernels import clustering as _kernels
+from ..base import validate_labels
 from ..clustering import ClusteringSeparationBase
 from ..registry import DemoRow, register
 from .duet import require_two_channels
@@ -91,8 +92,10 @@ class SpatialClustering(ClusteringSeparationBase):
     by ``f + 1`` and folded modulo pi, so a source with no delay (IPD scattered around 0)
     falls on both sides of the fold, near 0 and near pi; the ILD (tens of dB) outweighs the
     IPD (at most pi) in the Euclidean distance; the 1e-4 in the ILD acts on nussl's STFT
-    scale (sepkit's STFT is scaled to it here). Each bin is clustered once per channel,
-    with identical features, as nussl does (the masks are the same in every channel).
+    scale (sepkit's STFT is scaled to it here). As in nussl, the clusterer is fitted on
+    the loud bins of every channel, with identical features (a bin loud in both channels
+    counts twice), and the masks are the same in every channel; sepkit computes each bin's
+    features and responsibilities once and repeats them over the channels.
     Differences from nussl are those of the base: a stable soft k-means (nussl's
     ``exp(-beta d) + 1e-8`` sets the masks of bins farther than about 3.7 from every
     centre to ``1/K``) and a seeded clusterer.
@@ -107,19 +110,41 @@ class SpatialClustering(ClusteringSeparationBase):
         require_two_channels(self)
 
     def extract_features(self) -> np.ndarray:
-        """``[IPD, ILD]`` of every bin, repeated for each channel.
+        """``[IPD, ILD]`` of every bin, the same for each channel.
 
         Returns
         -------
         numpy.ndarray of float64, shape (n_freq, n_frames, n_channels, 2)
+            A read-only view that repeats one ``(n_freq, n_frames, 2)`` array over the channels
+            (stride 0 on the channel axis): the base clusters each bin once and broadcasts.
         """
         spec = self.audio_signal.stft(self.stft_params)
         n_freq, n_frames, n_channels = spec.shape
         freqs = np.linspace(0.0, self.sample_rate // 2, n_freq)
         scale = 1.0 / float(np.sum(self.stft_params.window))
-        features = np.empty((n_freq, n_frames, n_channels, 2))  # C order: the clusterer's rows without a copy
-        _kernels.ipd_ild(spec, freqs, scale, features)
-        return features
+        rows = np.empty((n_frames, n_freq, 2))  # the STFT's memory order: frequencies inner
+        _kernels.ipd_ild_rows(np.ascontiguousarray(spec.transpose(2, 1, 0)), freqs, scale, rows)
+        return np.broadcast_to(rows.transpose(1, 0, 2)[:, :, None, :], (n_freq, n_frames, n_channels, 2))
+
+    def make_audio_signals(self):
+        """The estimates: each mask applied to the mixture and inverted, the last one by subtraction.
+
+        The masks sum to one in every bin, so by linearity of the inverse STFT (and the STFT's
+        perfect reconstruction) the last estimate is the mixture minus the others: one
+        inverse STFT fewer, the same signal to rounding (about 1e-16 of the mixture's scale).
+
+        Returns
+        -------
+        list of AudioSignal
+            One per mask, labelled as the separator's sources.
+        """
+        self._check_run()
+        masks = self.result_masks
+        if len(masks) < 2 or not all(isinstance(mask, self.mask_type) for mask in masks):
+            return super().make_audio_signals()  # (which also names a wrong mask type)
+        labels = self.source_labels or validate_labels(None, len(masks))
+        first = [self.apply_mask(mask, label) for mask, label in zip(masks[:-1], labels[:-1])]
+        return first + [(self.audio_signal - sum(first)).with_label(labels[-1])]
 
 
 register(
