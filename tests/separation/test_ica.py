@@ -59,6 +59,40 @@ def test_components_equal_nussls_and_scikit_learns():
         assert abs(a @ b) / np.linalg.norm(a) / np.linalg.norm(b) > 1 - 1e-6
 
 
+def test_own_fastica_equals_scikit_learns_fastica_step_for_step():
+    # sepkit's FastICA is scikit-learn's algorithm (same whitening, start, decorrelation, stopping
+    # rule): the same components to rounding after the same number of iterations, here with a DC
+    # offset and fewer components than channels too.
+    from sklearn.decomposition import FastICA
+
+    rng = np.random.default_rng(0)
+    s = np.vstack([rng.laplace(size=6000), rng.uniform(-1, 1, 6000), rng.standard_t(5, 6000)])
+    x = np.array([[1, .5, .2], [.3, 1, .4], [.2, .1, 1.]]) @ s * 0.1 + 0.3
+    for k, seed in ((3, 4), (2, 1)):
+        sep = ICA(AudioSignal(x, 16000), num_sources=k, seed=seed)
+        sep.run()
+        ica = FastICA(n_components=k, random_state=seed, whiten="unit-variance", whiten_solver="eigh")
+        theirs = ica.fit_transform(x.T).T
+        assert sep.n_iter == ica.n_iter_
+        matched = np.abs(sep.components @ theirs.T).argmax(axis=1)
+        sign = np.sign(np.sum(sep.components * theirs[matched], axis=1))[:, None]
+        np.testing.assert_allclose(sep.components, sign * theirs[matched], atol=1e-9)
+
+
+def test_tanh_kernel_and_convergence_warning():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sepkit.kernels.ica import tanh
+
+    y = np.concatenate([np.linspace(-30, 30, 2001), np.geomspace(1e-300, 1e-3, 50), [0.0, 0.5, -0.5]])
+    ours = np.array([tanh(v) for v in y])
+    np.testing.assert_allclose(ours, np.tanh(y), rtol=2e-15, atol=0)  # a few ulp
+    rng = np.random.default_rng(1)
+    mix = AudioSignal(DRUMS_MIXING @ rng.laplace(size=(2, 4000)), 8000)
+    with pytest.warns(ConvergenceWarning, match="max_iterations=1"):
+        ICA(mix, seed=0, max_iterations=1).run()
+
+
 def test_images_sum_to_the_centred_mixture_and_come_loudest_first(drums):
     mix, _ = drums
     sep = ICA(mix, seed=1)

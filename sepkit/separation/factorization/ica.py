@@ -1,9 +1,17 @@
-r"""ICA: time-domain independent component analysis of the channels (scikit-learn's FastICA).
+r"""ICA: time-domain independent component analysis of the channels (FastICA).
 
 The mixture's channels are taken as observations of an instantaneous mixture
 :math:`x(t) = A s(t)` (C channels, K <= C sources, no delays and no reverberation) and
 FastICA (Hyvärinen 1999: parallel fixed point, log-cosh contrast, PCA whitening to unit
 variance) estimates K independent components :math:`s_k(t)`.
+
+sepkit's own FastICA runs scikit-learn's algorithm step for step (``FastICA(whiten=
+'unit-variance', whiten_solver='eigh')``: the same whitening and signs, the same random start
+``RandomState(seed).normal(size=(K, K))``, the same symmetric decorrelation and stopping rule),
+so the components equal scikit-learn's to rounding, with the same number of iterations. Each
+iteration's expectations ``E[tanh(W z) z^T]`` and ``E[1 - tanh^2(W z)]`` come from one
+parallel pass of a numba kernel (:mod:`sepkit.kernels.ica`) over the channels, without
+storing the whitened data; the covariance and the final images are one pass each.
 
 Scale and order. ICA leaves each component's scale and sign undetermined (``A s`` equals
 ``(A D^{-1}) (D s)`` for any diagonal ``D``). sepkit returns each component's **spatial
@@ -22,16 +30,81 @@ common factor so that their largest peak equals the mixture's.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...core import AudioSignal, SeparationError
 from ...core.validation import check_int, check_seed, default_rng
+from ...kernels import ica as _kernels
 from ..base import SeparationBase, validate_labels
 from ..registry import register
 
 __all__ = ["ICA"]
 
 _E = SeparationError
+#: Convergence threshold on ``max_k |1 - |w_k(new) . w_k||`` (scikit-learn's default ``tol``).
+TOLERANCE = 1e-4
+
+
+def _mean_covariance(x):
+    """Per-channel mean ``(C,)`` and covariance ``E[(x - m)(x - m)^T]`` ``(C, C)`` of ``x`` ``(C, N)``, one pass."""
+    c, n = x.shape
+    shift = x[:, :4096].mean(axis=1)  # near the mean: the shifted sums below do not cancel
+    sums = np.empty((_kernels.N_BLOCKS, c, c + 1))
+    _kernels.centred_covariance(x, shift, sums)
+    sums = sums.sum(axis=0) / n
+    offset = sums[:, c]
+    return shift + offset, sums[:, :c] - np.outer(offset, offset)
+
+
+def _symmetric_decorrelation(W):
+    """``(W W^T)^{-1/2} W``: the nearest matrix with orthonormal rows, ``(K, K)``."""
+    s, u = np.linalg.eigh(W @ W.T)
+    s = np.maximum(s, np.finfo(np.float64).tiny)
+    return (u / np.sqrt(s)) @ u.T @ W
+
+
+def _fastica(x, mean, whitening, w_init, max_iterations, tol):
+    """Parallel FastICA with the log-cosh contrast (``g = tanh``) on ``z = whitening (x - mean)``.
+
+    Each iteration is ``W <- decorrelate(E[g(W z) z^T] - E[g'(W z)] W)``, its expectations in one
+    pass of :func:`sepkit.kernels.ica.logcosh_moments` over the samples.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float64, shape (C, N)
+    mean : numpy.ndarray of float64, shape (C,)
+    whitening : numpy.ndarray of float64, shape (K, C)
+    w_init : numpy.ndarray of float64, shape (K, K)
+    max_iterations : int
+    tol : float
+
+    Returns
+    -------
+    W : numpy.ndarray of float64, shape (K, K)
+        The unmixing matrix of the whitened data (orthonormal rows).
+    n_iter : int
+        Iterations run.
+    """
+    k, c = whitening.shape
+    n = x.shape[1]
+    W = _symmetric_decorrelation(w_init)
+    sums = np.empty((_kernels.N_BLOCKS, k, c + 1))
+    for it in range(1, max_iterations + 1):
+        _kernels.logcosh_moments(x, mean, np.ascontiguousarray(W @ whitening), sums)
+        total = sums.sum(axis=0) / n
+        W_new = _symmetric_decorrelation(total[:, :c] @ whitening.T - total[:, c][:, None] * W)
+        change = np.max(np.abs(np.abs(np.einsum("ij,ij->i", W_new, W)) - 1.0))
+        W = W_new
+        if change < tol:
+            return W, it
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(f"ICA: FastICA did not converge in max_iterations={max_iterations} iterations "
+                  f"(last change {change:.2g} >= tolerance {tol:g}); increase max_iterations",
+                  ConvergenceWarning, stacklevel=4)
+    return W, max_iterations
 
 
 class ICA(SeparationBase):
@@ -44,12 +117,13 @@ class ICA(SeparationBase):
     num_sources : int or None
         Number of components K, from 1 to the number of channels; None: one per channel.
     max_iterations : int, default 200
-        Largest number of FastICA iterations (nussl's default); scikit-learn warns
-        (``ConvergenceWarning``) when it stops before its tolerance ``1e-4``.
+        Largest number of FastICA iterations (nussl's default). When FastICA stops there
+        before its tolerance (``1e-4`` on ``max_k |1 - |w_k(new) . w_k||``, scikit-learn's),
+        :meth:`run` warns with scikit-learn's ``ConvergenceWarning``, as scikit-learn does.
     seed : int, numpy.random.Generator or None
-        Seed of FastICA's random start. An int is FastICA's ``random_state`` itself (so
-        ``ICA(mix, seed=s)`` runs what ``FastICA(random_state=s)`` runs); a Generator gives one
-        draw; None is not reproducible.
+        Seed of FastICA's random start. An int is scikit-learn FastICA's ``random_state`` (so
+        ``ICA(mix, seed=s)`` computes what ``FastICA(random_state=s)`` computes); a Generator
+        gives one draw; None is not reproducible.
 
     Attributes
     ----------
@@ -111,34 +185,40 @@ class ICA(SeparationBase):
         numpy.ndarray of float64, shape (K, n_channels, n_samples)
             The images, in decreasing energy.
         """
-        from sklearn.decomposition import FastICA
-
-        x = np.asarray(self.audio_signal.audio_data, dtype=np.float64)
-        centred = x - x.mean(axis=1, keepdims=True)
+        x = self.audio_signal.audio_data  # (C, N) float64, C-contiguous
+        n = x.shape[1]
         k = self._k
-        eig = np.linalg.eigvalsh(centred @ centred.T)
+        mean, cov = _mean_covariance(x)
+        eig, vec = np.linalg.eigh(cov)
         if eig[-1] <= 0 or eig[-k] <= 1e-12 * eig[-1]:
             raise _E(f"the mixture's channels span {int(np.sum(eig > 1e-12 * max(eig[-1], 0)))} independent "
                      f"direction(s), fewer than num_sources={k} (identical, proportional or silent channels)")
-        # whiten_solver='eigh': the C x C covariance's eigendecomposition instead of an SVD of the
-        # n_samples x C data (nussl's default); the same whitening up to signs, about twice as fast.
-        ica = FastICA(n_components=k, max_iter=self.max_iterations, random_state=self._random_state(),
-                      whiten="unit-variance", whiten_solver="eigh")
-        comps = ica.fit_transform(x.T).T  # (K, N), zero mean
-        mixing, *_ = np.linalg.lstsq(comps.T, centred.T, rcond=None)  # (K, C)
-        mixing = mixing.T
-        energy = (mixing**2).sum(axis=0) * (comps**2).sum(axis=1)
+        # PCA whitening to unit variance, scikit-learn's: principal directions by decreasing variance,
+        # each signed so that its first entry is positive; z = whitening @ (x - mean) has E[z z^T] = I.
+        eig, vec = eig[::-1][:k], vec[:, ::-1][:, :k]
+        vec = vec * np.where(vec[0] < 0, -1.0, 1.0)
+        whitening = (vec / np.sqrt(eig)).T  # (K, C)
+        w_init = np.random.RandomState(self._random_state()).normal(size=(k, k))
+        W, self.n_iter = _fastica(x, mean, whitening, w_init, self.max_iterations, TOLERANCE)
+        # Unit-variance components s = unmix (x - mean) and the least-squares mixing matrix
+        # argmin_A ||(x - mean) - A s||, both from the covariance (no pass over the samples).
+        unmix = W @ whitening
+        unmix /= np.sqrt(np.einsum("kc,cd,kd->k", unmix, cov, unmix))[:, None]
+        gram = unmix @ cov @ unmix.T  # E[s s^T], (K, K)
+        mixing = np.linalg.solve(gram, unmix @ cov).T  # (C, K)
+        energy = (mixing**2).sum(axis=0) * np.diag(gram)
         order = np.argsort(-energy, kind="stable")
-        self.components = np.ascontiguousarray(comps[order])
+        unmix = np.ascontiguousarray(unmix[order])
         self.mixing = np.ascontiguousarray(mixing[:, order])
-        self.n_iter = int(ica.n_iter_)
-        self.result_images = self.mixing.T[:, :, None] * self.components[:, None, :]
+        self.components = np.empty((k, n))
+        self.result_images = np.empty((k, x.shape[0], n))
+        _kernels.project_images(x, mean, unmix, self.mixing, self.components, self.result_images)
         return self.result_images
 
     def make_audio_signals(self) -> list[AudioSignal]:
         """One signal per component: its image on every channel, shaped like the mixture."""
         self._check_run()
-        return [AudioSignal(image, self.sample_rate, label=label)
+        return [AudioSignal._trusted(image, self.sample_rate, label=label)
                 for image, label in zip(self.result_images, self.source_labels)]
 
 
