@@ -7,6 +7,8 @@
 - :func:`soft_kmeans_shared` is the same for features shared by every channel (spatial
   features): each bin once, its responsibilities written to every channel of masks laid
   out as sepkit's STFT (frequencies inner), so they multiply it without a transpose.
+- :func:`loud_rows` gathers the rows of such features at the loud bins, in the order of
+  the (frequency, frame, channel) rows, without the transposed boolean mask numpy would make.
 - :func:`ipd_ild_rows` writes SpatialClustering's inter-channel phase and level differences
   once per bin, frames in parallel, reading the STFT and writing the rows in memory order.
 - :func:`timbre_features` forms, per time-frequency bin, the contribution-weighted sum of
@@ -21,7 +23,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["soft_kmeans", "soft_kmeans_shared", "ipd_ild_rows", "timbre_features"]
+__all__ = ["soft_kmeans", "soft_kmeans_shared", "loud_rows", "ipd_ild_rows", "timbre_features"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -101,6 +103,42 @@ def soft_kmeans_shared(features, centres, beta, out):
                 r = z[k] / total
                 for c in range(C):
                     out[k, c, t, f] = r
+
+
+@numba.njit(parallel=True, cache=True)
+def loud_rows(loud, features, out):
+    """The feature rows of the loud bins, in the order of ``features.reshape(-1, D)[loud.ravel()]``
+    for per-bin features repeated over the channels (C order: frequency, frame, channel).
+
+    Parameters
+    ----------
+    loud : numpy.ndarray of bool, shape (n_channels, n_frames, n_freq)
+        Which bins are loud, in the STFT's memory order (``loud_bins.transpose(2, 1, 0)``, C-contiguous).
+    features : numpy.ndarray of float64, shape (n_frames, n_freq, D)
+        One feature vector per bin, the same for every channel (C-contiguous).
+    out : numpy.ndarray of float64, shape (n_loud, D)
+        Written, ``n_loud = loud.sum()``: a bin loud in k channels gives k consecutive rows.
+    """
+    C, T, F = loud.shape
+    D = features.shape[2]
+    # Blocks of frequencies in parallel, frames outer: every array is read in memory order.
+    n_blocks = (F + 63) // 64
+    start = np.zeros(F + 1, dtype=np.int64)
+    for b in numba.prange(n_blocks):
+        for t in range(T):
+            for f in range(64 * b, min(64 * b + 64, F)):
+                for c in range(C):
+                    start[f + 1] += loud[c, t, f]
+    for f in range(F):
+        start[f + 1] += start[f]
+    for b in numba.prange(n_blocks):
+        for t in range(T):
+            for f in range(64 * b, min(64 * b + 64, F)):
+                for c in range(C):
+                    if loud[c, t, f]:
+                        for j in range(D):
+                            out[start[f], j] = features[t, f, j]
+                        start[f] += 1
 
 
 @numba.njit(parallel=True, cache=True)

@@ -237,21 +237,24 @@ class ClusteringSeparationBase(MaskSeparationBase):
             Responsibilities summing to one over the last axis.
         """
         shape = features.shape
+        # Features repeated over the channels: each bin once, (n_frames, n_freq, D) as the STFT's memory.
+        once = None
+        if _shared_by_channels(features):
+            once = np.ascontiguousarray(features[:, :, 0, :].transpose(1, 0, 2), dtype=np.float64)
         if self.loud_bins is None:
             magnitude = self.magnitude()
             # Any memory order gives the same order statistics; 'K' avoids a transposed copy.
             self.loud_bins = magnitude >= np.percentile(magnitude.ravel(order="K"), self.percentile)
         if self.fit_clusterer:
-            loud = features[self.loud_bins]  # rows in C order (f, t, c), whatever the layout
+            loud = _loud_rows(features, once, self.loud_bins)
             if loud.shape[0] < self.num_sources:
                 raise _E(f"only {loud.shape[0]} bins lie at or above the {self.percentile}th percentile: "
                          f"cannot fit {self.num_sources} clusters")
             self._fit(clusterer, loud)
         if "KMeans" in self.clustering_type:
             centres = np.ascontiguousarray(clusterer.cluster_centers_, dtype=np.float64)
-            if _shared_by_channels(features):
-                # Each bin once, broadcast to the channels, in the STFT's memory order (F-contiguous).
-                once = np.ascontiguousarray(features[:, :, 0, :].transpose(1, 0, 2), dtype=np.float64)
+            if once is not None:
+                # Written to every channel in the STFT's memory order: F-contiguous (F, T, C, K).
                 out = np.empty((centres.shape[0], shape[2], shape[1], shape[0]))
                 _kernels.soft_kmeans_shared(once, centres, self.beta, out)
                 return out.transpose(3, 2, 1, 0)
@@ -356,6 +359,18 @@ class ClusteringSeparationBase(MaskSeparationBase):
 def _shared_by_channels(features) -> bool:
     """Whether ``features`` (F, T, C, D) repeat one array over the channels (stride 0, C > 1)."""
     return features.ndim == 4 and features.shape[2] > 1 and features.strides[2] == 0
+
+
+def _loud_rows(features, once, loud_bins) -> np.ndarray:
+    """The rows of ``features`` (F, T, C, D) at ``loud_bins`` (F, T, C), in C order (f, t, c).
+
+    ``once``: the (T, F, D) features of every bin when they are repeated over the channels, else None.
+    """
+    if once is None:
+        return features.reshape(-1, features.shape[-1])[loud_bins.reshape(-1)]
+    out = np.empty((np.count_nonzero(loud_bins), once.shape[-1]))
+    _kernels.loud_rows(np.ascontiguousarray(loud_bins.transpose(2, 1, 0)), once, out)
+    return out
 
 
 def _checked_features(features) -> np.ndarray:
