@@ -65,9 +65,8 @@ def panning_delay_vectors(pannings, delays, n_freq) -> np.ndarray:
 def projet_kernel(projections, locations, alpha=1.0) -> np.ndarray:
     """``K[f, m, l] = |u_m(f)^T a_l(f)|^alpha`` (plain transpose, no conjugation), float64 ``(F, M, L)``."""
     projections = np.ascontiguousarray(projections, dtype=np.complex128)
-    locations = np.ascontiguousarray(locations, dtype=np.complex128)
     out = np.empty((projections.shape[0], projections.shape[1], locations.shape[1]))
-    _kernels.kernel_matrix(projections, locations, float(alpha), out)
+    _kernels.kernel_matrix(projections, _kernels.planes(locations), float(alpha), out)
     return out
 
 
@@ -94,23 +93,20 @@ def fit_projet(X, U, K, P, Q, n_iter, alpha=1.0, beta=1.0, eps=EPS):
     P : numpy.ndarray, shape (F, J, T)
     Q : numpy.ndarray, shape (L, J)
     """
-    X = np.ascontiguousarray(X, dtype=np.complex128)
+    Xp = _kernels.planes(X)
     U = np.ascontiguousarray(U, dtype=np.complex128)
     K = np.ascontiguousarray(K, dtype=np.float64)
     F, M, L = K.shape
     P = np.array(P, dtype=np.float64, order="C")
     Q = np.array(Q, dtype=np.float64, order="C")
     J = Q.shape[1]
-    QN = np.empty((F, L, J))
-    QD = np.empty((F, L, J))
-    k_sum = np.ascontiguousarray(K.sum(axis=1)) if beta == 1.0 else None
+    QN = np.empty((F, J, L))
+    QD = np.empty((F, J, L))
+    k_sum = np.ascontiguousarray(K.sum(axis=1))
     for _ in range(n_iter):
-        if beta == 1.0:
-            _kernels.p_step_kl(X, U, K, k_sum, Q, P, float(alpha), float(eps), QN, QD)
-        else:
-            _kernels.p_step(X, U, K, Q, P, float(alpha), float(beta), float(eps), QN, QD)
-        num = QN.sum(axis=0)
-        den = QD.sum(axis=0)
+        _kernels.p_step(Xp, U, K, k_sum, np.ascontiguousarray(Q.T), P, float(alpha), float(beta), float(eps), QN, QD)
+        num = QN.sum(axis=0).T
+        den = QD.sum(axis=0).T
         ok = den > 0  # nussl divides by zero here when a source's P vanished (NaN)
         Q[ok] *= num[ok] / den[ok]
     return P, Q
@@ -237,7 +233,7 @@ class Projet(SeparationBase):
         self.P, self.Q = fit_projet(X * scale, U, K, P0, Q0, self.n_iter, self.alpha, self.beta, EPS)
         KQ = (K.reshape(-1, K.shape[-1]) @ self.Q).reshape(F, U.shape[1], J)
         out = np.empty((F, T, 2, J), dtype=np.complex128)
-        _kernels.separate(X, U, np.ascontiguousarray(np.linalg.pinv(U)), KQ, self.P, out)
+        _kernels.separate(_kernels.planes(X), U, np.ascontiguousarray(np.linalg.pinv(U)), KQ, self.P, out)
         self.result_stfts = out
         return out
 
