@@ -20,9 +20,8 @@ their contributions,
     \phi \leftarrow \phi / (\lVert \phi \rVert + 10^{-8}),
 
 and :class:`~sepkit.separation.clustering.ClusteringSeparationBase` clusters these unit
-vectors into ``num_sources`` masks (soft k-means by default). The contraction is a numba
-kernel (:func:`sepkit.kernels.clustering.timbre_features`) writing each bin's vector once,
-never nussl's (K, C T, F) tensor of component spectrograms.
+vectors into ``num_sources`` masks (soft k-means by default). The contraction is one matrix
+product (:func:`timbre_features`), never nussl's (K, C T, F) tensor of component spectrograms.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import numpy as np
 
 from ...core import SeparationError
 from ...core.validation import check_choice, check_int
-from ...kernels import clustering as _kernels
 from ..clustering import ClusteringSeparationBase
 from ..nmf.grouping import template_mfccs
 from ..nmf.mixin import NMFMixin
@@ -100,8 +98,14 @@ def timbre_features(templates, activations, cepstra) -> np.ndarray:
     if W.ndim != 2 or A.ndim != 3 or c.ndim != 2 or not W.shape[0] == A.shape[0] == c.shape[0]:
         raise _E(f"templates (K, F), activations (K, N, C) and cepstra (K, D) do not match: shapes "
                  f"{W.shape}, {A.shape}, {c.shape}")
-    phi = np.empty((W.shape[1], A.shape[1], A.shape[2], c.shape[1]))
-    _kernels.timbre_features(W, A, c, phi)
+    (K, F), (_, N, C), D = W.shape, A.shape, c.shape[1]
+    # One matrix product (F, K) @ (K, N C D): each bin's vector is written once, never nussl's
+    # (K, C T, F) tensor of component spectrograms.
+    weighted = (A[:, :, :, None] * c[:, None, None, :]).reshape(K, N * C * D)
+    phi = (W.T @ weighted).reshape(F, N, C, D)
+    norm = np.sqrt(np.einsum("ftcd,ftcd->ftc", phi, phi))
+    norm += 1e-8
+    phi /= norm[..., None]
     return phi
 
 
