@@ -9,6 +9,8 @@
   out as sepkit's STFT (frequencies inner), so they multiply it without a transpose.
 - :func:`loud_rows` gathers the rows of such features at the loud bins, in the order of
   the (frequency, frame, channel) rows, without the transposed boolean mask numpy would make.
+- :func:`order_statistics` finds two consecutive order statistics of millions of
+  magnitudes (a percentile) by radix selection.
 - :func:`ipd_ild_rows` writes SpatialClustering's inter-channel phase and level differences
   once per bin, frames in parallel, reading the STFT and writing the rows in memory order.
 - :func:`timbre_features` forms, per time-frequency bin, the contribution-weighted sum of
@@ -23,7 +25,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["soft_kmeans", "soft_kmeans_shared", "loud_rows", "ipd_ild_rows", "timbre_features"]
+__all__ = ["soft_kmeans", "soft_kmeans_shared", "loud_rows", "order_statistics", "ipd_ild_rows", "timbre_features"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -139,6 +141,53 @@ def loud_rows(loud, features, out):
                         for j in range(D):
                             out[start[f], j] = features[t, f, j]
                         start[f] += 1
+
+
+@numba.njit(cache=True)
+def order_statistics(values, k):
+    """The ``k``-th and ``(k + 1)``-th smallest of nonnegative values (0-based ranks), by radix selection.
+
+    Nonnegative doubles order as their bit patterns: one pass counts the values per top 16
+    bits, a second collects those of the buckets holding both ranks, and a partial sort of
+    these few finds them (a few times faster than :func:`numpy.partition` on millions).
+
+    Parameters
+    ----------
+    values : numpy.ndarray of float64, shape (n,)
+        C-contiguous.
+    k : int
+        ``0 <= k <= n - 2``.
+
+    Returns
+    -------
+    (float, float)
+        The values of ranks k and k + 1 in sorted order; NaN, NaN if a value is infinite,
+        NaN or has its sign bit set (negative or -0.0).
+    """
+    bits = values.view(np.uint64)
+    n = bits.size
+    counts = np.zeros(65536, dtype=np.int64)
+    for i in range(n):
+        counts[bits[i] >> 48] += 1
+    if counts[0x7FF0:].sum() > 0:  # infinity, NaN or a sign bit: not for this method
+        return np.nan, np.nan
+    first, below = 0, 0  # bucket of rank k, values in lower buckets
+    while below + counts[first] <= k:
+        below += counts[first]
+        first += 1
+    last, upto = first, below + counts[first]  # bucket of rank k + 1, values up to it
+    while upto <= k + 1:
+        last += 1
+        upto += counts[last]
+    chosen = np.empty(upto - below)
+    j = 0
+    for i in range(n):
+        top = bits[i] >> 48
+        if first <= top <= last:
+            chosen[j] = values[i]
+            j += 1
+    chosen = np.partition(chosen, k - below)
+    return chosen[k - below], chosen[k - below + 1:].min()
 
 
 @numba.njit(parallel=True, cache=True)

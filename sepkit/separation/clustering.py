@@ -17,6 +17,8 @@ with its ``confidence`` measures (:mod:`sepkit.separation.confidence`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core import SeparationError
@@ -243,8 +245,7 @@ class ClusteringSeparationBase(MaskSeparationBase):
             once = np.ascontiguousarray(features[:, :, 0, :].transpose(1, 0, 2), dtype=np.float64)
         if self.loud_bins is None:
             magnitude = self.magnitude()
-            # Any memory order gives the same order statistics; 'K' avoids a transposed copy.
-            self.loud_bins = magnitude >= np.percentile(magnitude.ravel(order="K"), self.percentile)
+            self.loud_bins = magnitude >= _percentile(magnitude, self.percentile)
         if self.fit_clusterer:
             loud = _loud_rows(features, once, self.loud_bins)
             if loud.shape[0] < self.num_sources:
@@ -359,6 +360,27 @@ class ClusteringSeparationBase(MaskSeparationBase):
 def _shared_by_channels(features) -> bool:
     """Whether ``features`` (F, T, C, D) repeat one array over the channels (stride 0, C > 1)."""
     return features.ndim == 4 and features.shape[2] > 1 and features.strides[2] == 0
+
+
+def _percentile(values, percentile) -> float:
+    """``numpy.percentile(values, percentile)``, bit for bit, from the two order statistics around it.
+
+    numpy's linear method: virtual index ``v = (n - 1) q``, then its ``_lerp`` of the values
+    of ranks ``floor(v)`` and ``floor(v) + 1``, which :func:`sepkit.kernels.clustering.order_statistics`
+    finds faster than numpy's partition. Falls back to numpy for other dtypes and for
+    negative, infinite or NaN values.
+    """
+    flat = values.ravel(order="K")  # any memory order gives the same order statistics: no transposed copy
+    n = flat.size
+    q = percentile / 100
+    v = (n - 1) * q
+    if flat.dtype == np.float64 and v < n - 1:
+        below = math.floor(v)
+        a, b = _kernels.order_statistics(np.ascontiguousarray(flat), below)
+        if not math.isnan(a):
+            gamma, diff = v - below, b - a
+            return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+    return np.percentile(flat, percentile)
 
 
 def _loud_rows(features, once, loud_bins) -> np.ndarray:
