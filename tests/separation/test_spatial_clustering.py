@@ -130,3 +130,26 @@ def test_mono_error_and_seed():
     b = np.stack([m.mask for m in type(first)(mix, **first.get_params()).run()])
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(mix.audio_data, before)
+
+
+def test_fast_paths_match_the_plain_formulas():
+    """The percentile (radix selection), the loud rows and the last estimate (mixture minus the
+    others) give numpy's percentile, numpy's boolean rows and the inverse STFT of the last mask."""
+    from sepkit.separation.clustering import _loud_rows, _percentile
+
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 11, 1001, 12345):
+        for x in (np.abs(rng.standard_cauchy(n)), np.round(rng.random(n), 2), 1 + np.arange(n) * 1e-16):
+            for p in (0.0, 10.0, 33.3, 50.0, 90.0, 99.9, 100.0):
+                assert _percentile(x, p) == np.percentile(x, p), (n, p)
+    assert _percentile(np.array([-1.0, 2.0, 3.0]), 50.0) == 2.0  # negative values: numpy's own
+    mix, _ = load_spatial_example("anechoic", duration=0.5)
+    sep = SpatialClustering(mix, 2, seed=0)
+    estimates = sep()
+    features, loud = sep.features, sep.loud_bins
+    once = np.ascontiguousarray(features[:, :, 0, :].transpose(1, 0, 2))
+    np.testing.assert_array_equal(_loud_rows(features, once, loud), features.reshape(-1, 2)[loud.ravel()])
+    last = mix.apply_mask(sep.result_masks[-1], sep.stft_params).audio_data
+    assert np.abs(estimates[-1].audio_data - last).max() < 1e-12 * np.abs(mix.audio_data).max()
+    assert estimates[-1].label == sep.source_labels[-1]
+    assert all(m.mask.flags.f_contiguous for m in sep.result_masks)  # the STFT's order: no copy to apply
