@@ -9,8 +9,8 @@
   out as sepkit's STFT (frequencies inner), so they multiply it without a transpose.
 - :func:`loud_rows` gathers the rows of such features at the loud bins, in the order of
   the (frequency, frame, channel) rows, without the transposed boolean mask numpy would make.
-- :func:`order_statistics` finds two consecutive order statistics of millions of
-  magnitudes (a percentile) by radix selection.
+- :func:`order_statistics` narrows two consecutive order statistics of millions of
+  magnitudes (a percentile) to a few candidates by radix selection.
 - :func:`ipd_ild_rows` writes SpatialClustering's inter-channel phase and level differences
   once per bin, frames in parallel, reading the STFT and writing the rows in memory order.
 - :func:`timbre_features` forms, per time-frequency bin, the contribution-weighted sum of
@@ -145,11 +145,11 @@ def loud_rows(loud, features, out):
 
 @numba.njit(cache=True)
 def order_statistics(values, k):
-    """The ``k``-th and ``(k + 1)``-th smallest of nonnegative values (0-based ranks), by radix selection.
+    """The few values among which the ``k``-th and ``(k + 1)``-th smallest lie (0-based ranks), by radix selection.
 
     Nonnegative doubles order as their bit patterns: one pass counts the values per top 16
-    bits, a second collects those of the buckets holding both ranks, and a partial sort of
-    these few finds them (a few times faster than :func:`numpy.partition` on millions).
+    bits, a second collects those of the buckets holding both ranks (a small fraction of
+    millions of magnitudes, which numpy then partitions).
 
     Parameters
     ----------
@@ -160,9 +160,12 @@ def order_statistics(values, k):
 
     Returns
     -------
-    (float, float)
-        The values of ranks k and k + 1 in sorted order; NaN, NaN if a value is infinite,
-        NaN or has its sign bit set (negative or -0.0).
+    chosen : numpy.ndarray of float64, shape (m,)
+        Unordered; ranks k and k + 1 of ``values`` are ranks ``k - below`` and
+        ``k + 1 - below`` of ``chosen``. Empty if a value is infinite, NaN or has its sign bit
+        set (negative or -0.0).
+    below : int
+        Number of values smaller than every chosen one.
     """
     bits = values.view(np.uint64)
     n = bits.size
@@ -170,7 +173,7 @@ def order_statistics(values, k):
     for i in range(n):
         counts[bits[i] >> 48] += 1
     if counts[0x7FF0:].sum() > 0:  # infinity, NaN or a sign bit: not for this method
-        return np.nan, np.nan
+        return np.empty(0), 0
     first, below = 0, 0  # bucket of rank k, values in lower buckets
     while below + counts[first] <= k:
         below += counts[first]
@@ -186,8 +189,7 @@ def order_statistics(values, k):
         if first <= top <= last:
             chosen[j] = values[i]
             j += 1
-    chosen = np.partition(chosen, k - below)
-    return chosen[k - below], chosen[k - below + 1:].min()
+    return chosen, below
 
 
 @numba.njit(parallel=True, cache=True)

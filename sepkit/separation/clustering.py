@@ -366,9 +366,9 @@ def _percentile(values, percentile) -> float:
     """``numpy.percentile(values, percentile)``, bit for bit, from the two order statistics around it.
 
     numpy's linear method: virtual index ``v = (n - 1) q``, then its ``_lerp`` of the values
-    of ranks ``floor(v)`` and ``floor(v) + 1``, which :func:`sepkit.kernels.clustering.order_statistics`
-    finds faster than numpy's partition. Falls back to numpy for other dtypes and for
-    negative, infinite or NaN values.
+    of ranks ``floor(v)`` and ``floor(v) + 1``. :func:`sepkit.kernels.clustering.order_statistics`
+    narrows these to a few candidates, which numpy partitions (not the millions of values).
+    numpy itself for other dtypes and for negative, infinite or NaN values.
     """
     flat = values.ravel(order="K")  # any memory order gives the same order statistics: no transposed copy
     n = flat.size
@@ -376,8 +376,10 @@ def _percentile(values, percentile) -> float:
     v = (n - 1) * q
     if flat.dtype == np.float64 and v < n - 1:
         below = math.floor(v)
-        a, b = _kernels.order_statistics(np.ascontiguousarray(flat), below)
-        if not math.isnan(a):
+        chosen, offset = _kernels.order_statistics(np.ascontiguousarray(flat), below)
+        if chosen.size:
+            i = below - offset
+            a, b = (float(x) for x in np.partition(chosen, (i, i + 1))[i:i + 2])
             gamma, diff = v - below, b - a
             return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
     return np.percentile(flat, percentile)
