@@ -27,7 +27,7 @@ __all__ = ["duet_histogram", "duet_masks", "ipd_ild", "bin_index"]
 _EPS = 1e-16  # nussl's constants.EPSILON, added to both channels before their ratio
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def bin_index(x, edges):
     """Bin of ``x`` among ``edges`` (increasing), as ``searchsorted(edges, x, 'right') - 1``; -1 if outside."""
     n = edges.size - 1

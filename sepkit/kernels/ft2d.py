@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ["local_filters", "local_std_peaks", "row_local_std_peaks"]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _reflect(j, n):
     """Index ``j`` folded into ``[0, n)`` by scipy's 'reflect' rule (repeated for short axes)."""
     period = 2 * n

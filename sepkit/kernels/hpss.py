@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["median_rows", "soft_mask"]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _reflect(j, n):
     """Index ``j`` folded into ``[0, n)`` by scipy's 'reflect' rule (repeated for short rows)."""
     period = 2 * n

@@ -54,7 +54,7 @@ def _row_len(sig):
     return int(2.0 * math.ceil(TRUNC * smax) + 3)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _support(pos, sig, m):
     lo = math.floor(pos - TRUNC * sig)
     hi = math.ceil(pos + TRUNC * sig)
@@ -65,7 +65,7 @@ def _support(pos, sig, m):
     return int(lo), int(hi)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _log_pos(mu, b, h, lam):
     """Position of harmonic ``h`` and its derivative with respect to ``b`` (log axis)."""
     hh = float(h) * float(h)

@@ -12,7 +12,7 @@ from numba import prange
 __all__ = ["softmask", "magnitude_phase", "stack_models", "max_abs"]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _logistic(value, thresh, slope):
     return 1.0 / (1.0 + np.exp(-slope * (value - thresh)))
 
