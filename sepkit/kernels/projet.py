@@ -73,7 +73,7 @@ def projection_magnitudes(X, U, alpha, out):
                 out[f, m, t] = _magnitude(U[f, m, 0], U[f, m, 1], X[f, t, 0], X[f, t, 1], alpha)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _projection(u0, u1, Xp, f, re, im):
     """``re + i im = u0 x0 + u1 x1`` along time (rows of ``T`` values)."""
     a, b, c, d = u0.real, u0.imag, u1.real, u1.imag
@@ -100,7 +100,7 @@ def _magnitudes(U, Xp, f, alpha, V, scratch):
                 v[t] = (v[t] * v[t] + scratch[t] * scratch[t]) ** (0.5 * alpha)
 
 
-@numba.njit(cache=True, fastmath={"reassoc"})
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def _dot(a, b):
     """``sum(a * b)`` of two rows (reassociated: vectorized)."""
     acc = 0.0
@@ -118,11 +118,14 @@ def _sum(a):
     return acc
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"contract"})
 def _sigma_row(KQ, m, P, f, out):
     """``out[t] = sum_j KQ[m, j] P[f, j, t]`` (KQ of one frequency, ``(M, J)``)."""
-    out[:] = 0.0
-    for j in range(KQ.shape[1]):
+    w = KQ[m, 0]
+    p = P[f, 0]
+    for t in range(out.shape[0]):
+        out[t] = w * p[t]
+    for j in range(1, KQ.shape[1]):
         w = KQ[m, j]
         p = P[f, j]
         for t in range(out.shape[0]):
@@ -154,21 +157,21 @@ def _ratio_rows(v, sigma, beta, r, q):
             r[t] = v[t] * s ** (beta - 2.0) if s > 0.0 else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"contract"})
 def _kt_rows(K, A, f, out):
-    """``out[f, j, l] = sum_m A[m, j] K[f, m, l]`` (summed in m order, vectorized along l)."""
-    M = K.shape[1]
-    for j in range(A.shape[1]):
-        o = out[f, j]
-        o[:] = 0.0
-        for m in range(M):
+    """``out[f, j, l] = sum_m A[m, j] K[f, m, l]`` (summed in m order, vectorized along l; a row of K is
+    read once for every j)."""
+    out[f] = 0.0
+    for m in range(K.shape[1]):
+        k = K[f, m]
+        for j in range(A.shape[1]):
             w = A[m, j]
-            k = K[f, m]
+            o = out[f, j]
             for l in range(o.shape[0]):
                 o[l] += w * k[l]
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
+@numba.njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
 def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD):
     """One PROJET iteration's update of P (in place) and each frequency's terms of the Q update.
 
