@@ -153,3 +153,13 @@ def test_fast_paths_match_the_plain_formulas():
     assert np.abs(estimates[-1].audio_data - last).max() < 1e-12 * np.abs(mix.audio_data).max()
     assert estimates[-1].label == sep.source_labels[-1]
     assert all(m.mask.flags.f_contiguous for m in sep.result_masks)  # the STFT's order: no copy to apply
+
+
+def test_masks_set_by_hand_are_each_applied():
+    mix, _ = load_spatial_example("anechoic", duration=0.5)
+    sep = SpatialClustering(mix, 2, seed=0)
+    sep.run()
+    half = sepkit.core.SoftMask(np.full(sep.result_masks[0].shape, 0.5))
+    sep.result_masks = [sep.result_masks[0], half]
+    estimates = sep.make_audio_signals()
+    np.testing.assert_allclose(estimates[1].audio_data, 0.5 * mix.audio_data, atol=1e-12)
