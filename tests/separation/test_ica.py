@@ -82,10 +82,11 @@ def test_own_fastica_equals_scikit_learns_fastica_step_for_step():
 def test_tanh_kernel_and_convergence_warning():
     from sklearn.exceptions import ConvergenceWarning
 
-    from sepkit.kernels.ica import tanh
+    from sepkit.kernels.ica import tanh_rows
 
     y = np.concatenate([np.linspace(-30, 30, 2001), np.geomspace(1e-300, 1e-3, 50), [0.0, 0.5, -0.5]])
-    ours = np.array([tanh(v) for v in y])
+    ours = y.copy()
+    tanh_rows(ours, np.empty((2, y.size)))
     np.testing.assert_allclose(ours, np.tanh(y), rtol=2e-15, atol=0)  # a few ulp
     rng = np.random.default_rng(1)
     mix = AudioSignal(DRUMS_MIXING @ rng.laplace(size=(2, 4000)), 8000)
