@@ -107,7 +107,7 @@ def soft_kmeans_shared(features, centres, beta, out):
                     out[k, c, t, f] = r
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def loud_rows(loud, features, out):
     """The feature rows of the loud bins, in the order of ``features.reshape(-1, D)[loud.ravel()]``
     for per-bin features repeated over the channels (C order: frequency, frame, channel).
@@ -123,24 +123,22 @@ def loud_rows(loud, features, out):
     """
     C, T, F = loud.shape
     D = features.shape[2]
-    # Blocks of frequencies in parallel, frames outer: every array is read in memory order.
-    n_blocks = (F + 63) // 64
+    # Serial, frames outer: every array is read in memory order (faster than blocks of
+    # frequencies in parallel, and than numpy's boolean indexing of the transposed mask).
     start = np.zeros(F + 1, dtype=np.int64)
-    for b in numba.prange(n_blocks):
-        for t in range(T):
-            for f in range(64 * b, min(64 * b + 64, F)):
-                for c in range(C):
-                    start[f + 1] += loud[c, t, f]
+    for t in range(T):
+        for f in range(F):
+            for c in range(C):
+                start[f + 1] += loud[c, t, f]
     for f in range(F):
         start[f + 1] += start[f]
-    for b in numba.prange(n_blocks):
-        for t in range(T):
-            for f in range(64 * b, min(64 * b + 64, F)):
-                for c in range(C):
-                    if loud[c, t, f]:
-                        for j in range(D):
-                            out[start[f], j] = features[t, f, j]
-                        start[f] += 1
+    for t in range(T):
+        for f in range(F):
+            for c in range(C):
+                if loud[c, t, f]:
+                    for j in range(D):
+                        out[start[f], j] = features[t, f, j]
+                    start[f] += 1
 
 
 @numba.njit(cache=True)
