@@ -10,23 +10,15 @@
   ``(max - mean) / (sqrt(max(mean_sq - mean^2, 0)) + eps)`` where a value is its own local
   maximum, 0 elsewhere (the variance clamped at zero: no NaN in flat regions).
 
-Pure functions on float64 arrays; nothing from sepkit is imported.
+Pure functions on float64 arrays; only the reflection rule is imported (from :mod:`sepkit.kernels.hpss`).
 """
 
 import numba
 import numpy as np
 
+from .hpss import reflect_index
+
 __all__ = ["local_filters", "local_std_peaks", "row_local_std_peaks"]
-
-
-@numba.njit(cache=True)
-def _reflect(j, n):
-    """Index ``j`` folded into ``[0, n)`` by scipy's 'reflect' rule (repeated for short axes)."""
-    period = 2 * n
-    j = j % period
-    if j < 0:
-        j += period
-    return j if j < n else period - 1 - j
 
 
 @numba.njit(cache=True)
@@ -35,7 +27,7 @@ def _extend(x, size, ext):
     N = x.size
     left = size // 2
     for j in range(N + size - 1):
-        ext[j] = x[_reflect(j - left, N)]
+        ext[j] = x[reflect_index(j - left, N)]
 
 
 @numba.njit(cache=True)

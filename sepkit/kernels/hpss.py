@@ -15,12 +15,15 @@ Pure functions on float64 arrays; nothing from sepkit is imported.
 import numba
 import numpy as np
 
-__all__ = ["median_rows", "soft_mask"]
+__all__ = ["median_rows", "reflect_index", "soft_mask"]
 
 
 @numba.njit(cache=True)
-def _reflect(j, n):
-    """Index ``j`` folded into ``[0, n)`` by scipy's 'reflect' rule (repeated for short rows)."""
+def reflect_index(j, n):
+    """Index ``j`` folded into ``[0, n)`` by scipy's 'reflect' rule (repeated for short rows).
+
+    Shared with :mod:`sepkit.kernels.ft2d` (its local filters extend rows the same way).
+    """
     period = 2 * n
     j = j % period
     if j < 0:
@@ -49,7 +52,7 @@ def median_rows(X, size, out):
         win = np.empty(size)
         # the first window, sorted by insertion
         for i in range(size):
-            v = row[_reflect(i - left, N)]
+            v = row[reflect_index(i - left, N)]
             j = i
             while j > 0 and win[j - 1] > v:
                 win[j] = win[j - 1]
@@ -57,8 +60,8 @@ def median_rows(X, size, out):
             win[j] = v
         out[r, 0] = win[rank]
         for n in range(1, N):
-            old = row[_reflect(n - 1 - left, N)]
-            new = row[_reflect(n - 1 - left + size, N)]
+            old = row[reflect_index(n - 1 - left, N)]
+            new = row[reflect_index(n - 1 - left + size, N)]
             if old != new:
                 # position of the outgoing value (any copy of it)
                 lo, hi = 0, size - 1
