@@ -24,6 +24,15 @@ __all__ = ["demix", "source_powers", "projection_back", "images"]
 
 
 @numba.njit(cache=True)
+def _demixed(X, W, f, t, s):
+    """``(W_f x_ft)_s``, one output of the demixing at one bin and frame."""
+    acc = 0j
+    for c in range(X.shape[2]):
+        acc += W[f, s, c] * X[f, t, c]
+    return acc
+
+
+@numba.njit(cache=True)
 def source_powers(X, W, P):
     """``P[s, f, t] = |(W_f x_ft)_s|^2``.
 
@@ -34,28 +43,21 @@ def source_powers(X, W, P):
     P : numpy.ndarray of float64, shape (n_src, n_freq, n_frames)
         Output.
     """
-    n_freq, n_frames, n_chan = X.shape
-    n_src = W.shape[1]
+    n_freq, n_frames, _ = X.shape
     for f in range(n_freq):
         for t in range(n_frames):
-            for s in range(n_src):
-                acc = 0j
-                for c in range(n_chan):
-                    acc += W[f, s, c] * X[f, t, c]
+            for s in range(W.shape[1]):
+                acc = _demixed(X, W, f, t, s)
                 P[s, f, t] = acc.real * acc.real + acc.imag * acc.imag
 
 
 @numba.njit(cache=True)
 def _demix(X, W, Y):
-    n_freq, n_frames, n_chan = X.shape
-    n_src = W.shape[1]
+    n_freq, n_frames, _ = X.shape
     for f in range(n_freq):
         for t in range(n_frames):
-            for s in range(n_src):
-                acc = 0j
-                for c in range(n_chan):
-                    acc += W[f, s, c] * X[f, t, c]
-                Y[f, t, s] = acc
+            for s in range(W.shape[1]):
+                Y[f, t, s] = _demixed(X, W, f, t, s)
 
 
 def demix(X, W):
