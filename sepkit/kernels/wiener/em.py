@@ -12,7 +12,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .masking import _logistic, _magnitude_phase_bin, _softmask_bin
+from .masking import _logistic, _magnitude_phase_bin, _mixture_bin, _softmask_bin
 
 __all__ = ["em_refine", "wiener_em", "local_gaussian_model"]
 
@@ -370,10 +370,7 @@ def em_refine(y, x, iterations, eps, compress, slope, renormalize):
     n_freq, n_frames, n_channels = x.shape
     n_bad = np.zeros(n_freq, dtype=np.int64)
     for f in prange(n_freq):
-        xf = np.empty((n_frames, n_channels), dtype=np.complex128)
-        for t in range(n_frames):
-            for c in range(n_channels):
-                xf[t, c] = x[f, t, c]
+        xf = _mixture_bin(x, f)
         n_bad[f] = _em_bin(y[f], xf, iterations, eps, compress, slope, renormalize)
     return n_bad
 
@@ -418,10 +415,7 @@ def wiener_em(init, x, magnitude_init, iterations, eps, max_abs, compress, slope
     divisor = max_abs if iterations > 0 else 1.0
     init_compress = compress if iterations == 0 else -1.0
     for f in prange(n_freq):
-        xf = np.empty((n_frames, n_channels), dtype=np.complex128)
-        for t in range(n_frames):
-            for c in range(n_channels):
-                xf[t, c] = x[f, t, c]
+        xf = _mixture_bin(x, f)
         yf = y[f]
         if magnitude_init:
             _magnitude_phase_bin(init[f], xf, divisor, yf)

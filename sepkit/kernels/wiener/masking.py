@@ -18,6 +18,17 @@ def _logistic(value, thresh, slope):
 
 
 @numba.njit(cache=True)
+def _mixture_bin(x, f):
+    """Bin ``f`` of the mixture ``x`` (n_freq, n_frames, n_channels, any order) as a C-contiguous copy."""
+    n_frames, n_channels = x.shape[1], x.shape[2]
+    xf = np.empty((n_frames, n_channels), dtype=np.complex128)
+    for t in range(n_frames):
+        for c in range(n_channels):
+            xf[t, c] = x[f, t, c]
+    return xf
+
+
+@numba.njit(cache=True)
 def _softmask_bin(v, x, eps, divisor, compress, slope, renormalize, y):
     """Soft mask of one frequency bin, ``y[t, c, j] = m_j(t, c) * x[t, c] / divisor``.
 
@@ -100,10 +111,7 @@ def softmask(v, x, eps, compress, slope, renormalize, y):
     """
     n_freq, n_frames, n_channels = x.shape
     for f in prange(n_freq):
-        xf = np.empty((n_frames, n_channels), dtype=np.complex128)
-        for t in range(n_frames):
-            for c in range(n_channels):
-                xf[t, c] = x[f, t, c]
+        xf = _mixture_bin(x, f)
         _softmask_bin(v[f], xf, eps, 1.0, compress, slope, renormalize, y[f])
 
 
@@ -122,10 +130,7 @@ def magnitude_phase(mag, x, y):
     """
     n_freq, n_frames, n_channels = x.shape
     for f in prange(n_freq):
-        xf = np.empty((n_frames, n_channels), dtype=np.complex128)
-        for t in range(n_frames):
-            for c in range(n_channels):
-                xf[t, c] = x[f, t, c]
+        xf = _mixture_bin(x, f)
         _magnitude_phase_bin(mag[f], xf, 1.0, y[f])
 
 
