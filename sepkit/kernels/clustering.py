@@ -13,9 +13,6 @@
   magnitudes (a percentile) to a few candidates by radix selection.
 - :func:`ipd_ild_rows` writes SpatialClustering's inter-channel phase and level differences
   once per bin, frames in parallel, reading the STFT and writing the rows in memory order.
-- :func:`timbre_features` forms, per time-frequency bin, the contribution-weighted sum of
-  the NMF components' timbre vectors and normalises it (TimbreClustering's features),
-  writing the (F, N, C, D) result once, frequencies in parallel.
 
 Pure functions on float64 arrays (complex128 STFTs); nothing from sepkit is imported.
 """
@@ -25,7 +22,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["soft_kmeans", "soft_kmeans_shared", "loud_rows", "order_statistics", "ipd_ild_rows", "timbre_features"]
+__all__ = ["soft_kmeans", "soft_kmeans_shared", "loud_rows", "order_statistics", "ipd_ild_rows"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -232,40 +229,3 @@ def _modulus(z):
     if 1e-290 < s < 1e290:
         return math.sqrt(s)
     return math.hypot(z.real, z.imag)
-
-
-@numba.njit(parallel=True, cache=True)
-def timbre_features(W, A, cepstra, out):
-    """Unit-length per-bin timbre ``phi = sum_k A[k, t, c] W[k, f] cepstra[k]``, written to ``out``.
-
-    Parameters
-    ----------
-    W : numpy.ndarray of float64, shape (K, F)
-        Nonnegative templates.
-    A : numpy.ndarray of float64, shape (K, N, C)
-        Activations.
-    cepstra : numpy.ndarray of float64, shape (K, D)
-        Timbre vector of each template.
-    out : numpy.ndarray of float64, shape (F, N, C, D)
-        ``phi / (||phi|| + 1e-8)`` per bin.
-    """
-    K, F = W.shape
-    N, C = A.shape[1], A.shape[2]
-    D = cepstra.shape[1]
-    for f in numba.prange(F):
-        acc = np.empty(D)
-        for t in range(N):
-            for c in range(C):
-                for j in range(D):
-                    acc[j] = 0.0
-                for k in range(K):
-                    g = A[k, t, c] * W[k, f]
-                    if g != 0.0:
-                        for j in range(D):
-                            acc[j] += g * cepstra[k, j]
-                s = 0.0
-                for j in range(D):
-                    s += acc[j] * acc[j]
-                scale = 1.0 / (math.sqrt(s) + 1e-8)
-                for j in range(D):
-                    out[f, t, c, j] = acc[j] * scale

@@ -9,7 +9,6 @@
   ``|a_k exp(-j omega d_k) X0 - X1|^2 / (1 + a_k^2)``; with
   ``compat`` it reproduces nussl 1.1.9's running-minimum construction (wrong for 3 or
   more peaks, see :class:`sepkit.separation.spatial.duet.Duet`).
-- :func:`ipd_ild` writes SpatialClustering's inter-channel phase and level differences.
 
 All serial: on two shared cores a parallel region cost more compile time than it saved.
 
@@ -22,7 +21,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["duet_histogram", "duet_masks", "ipd_ild", "bin_index"]
+__all__ = ["duet_histogram", "duet_masks", "bin_index"]
 
 _EPS = 1e-16  # nussl's constants.EPSILON, added to both channels before their ratio
 
@@ -149,37 +148,3 @@ def duet_masks(X0, X1, omega, attenuation, delay, compat, out):
             else:
                 for k in range(K):
                     out[k, t, f] = k == winner
-
-
-@numba.njit(cache=True)
-def ipd_ild(spec, freqs, scale, out):
-    """nussl's inter-channel phase and level differences of two channels, as clustering features.
-
-    ``ipd = (angle(X1 conj(X0)) / (f + 1)) mod pi`` (``f`` in Hz; numpy's modulo, in [0, pi)) and
-    ``ild = 20 log10(|X0| / (|X1| + 1e-4) + 1e-8)`` (dB, on the STFT scaled by ``scale``), with
-    ``X0``, ``X1`` the first two channels, written for every channel of ``out``:
-    ``out[f, t, c] = (ipd, ild)``.
-
-    Parameters
-    ----------
-    spec : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels)
-        The STFT (n_channels >= 2; read in its own memory order, frames inner).
-    freqs : numpy.ndarray of float64, shape (n_freq,)
-        Frequency of each bin in Hz.
-    scale : float
-        Factor applied to both STFTs (nussl's scaling; it matters for the 1e-4).
-    out : numpy.ndarray of float64, shape (n_freq, n_frames, n_channels, 2)
-        Written (C-contiguous: the rows a clusterer takes without a copy).
-    """
-    n_freq, n_frames = spec.shape[0], spec.shape[1]
-    n_channels = out.shape[2]
-    for f in range(n_freq):
-        for t in range(n_frames):
-            x0 = spec[f, t, 0] * scale
-            x1 = spec[f, t, 1] * scale
-            level = 20.0 * math.log10(abs(x0) / (abs(x1) + 1e-4) + 1e-8)
-            c = x1 * x0.conjugate()
-            phase = (math.atan2(c.imag, c.real) / (freqs[f] + 1.0)) % math.pi  # Python's (numpy's) remainder
-            for ch in range(n_channels):
-                out[f, t, ch, 0] = phase
-                out[f, t, ch, 1] = level
