@@ -130,6 +130,17 @@ def test_binary_masks_are_the_argmax(tones):
         np.testing.assert_array_equal(binary[k].mask, expected[..., k].astype(bool))
 
 
+@pytest.mark.parametrize("mask_type", ["soft", "binary"])
+def test_last_estimate_by_subtraction_equals_its_mask_applied(tones, mask_type):
+    mix, _ = tones
+    sep = FrequencyClustering(mix, 2, seed=0, mask_type=mask_type)
+    estimates = sep()
+    for estimate, mask in zip(estimates, sep.result_masks):
+        applied = mix.apply_mask(mask, sep.stft_params).audio_data
+        assert np.abs(estimate.audio_data - applied).max() < 1e-12 * np.abs(mix.audio_data).max()
+    assert [e.label for e in estimates] == sep.source_labels
+
+
 def test_get_params_keeps_the_clusterer_keywords(tones):
     mix, _ = tones
     sep = FrequencyClustering(mix, 2, seed=1, max_iter=20, tol=1e-3)

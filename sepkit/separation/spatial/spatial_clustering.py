@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from ...kernels import clustering as _kernels
-from ..base import validate_labels
 from ..clustering import ClusteringSeparationBase
 from ..registry import DemoRow, register
 from .duet import require_two_channels
@@ -108,7 +107,6 @@ class SpatialClustering(ClusteringSeparationBase):
                          fit_clusterer=fit_clusterer, percentile=percentile, beta=beta, mask_type=mask_type,
                          mask_threshold=mask_threshold, seed=seed, stft_params=stft_params, **clusterer_kwargs)
         require_two_channels(self)
-        self._partition = ()  # the masks of the last run
 
     def extract_features(self) -> np.ndarray:
         """``[IPD, ILD]`` of every bin, the same for each channel.
@@ -126,34 +124,6 @@ class SpatialClustering(ClusteringSeparationBase):
         rows = np.empty((n_frames, n_freq, 2))  # the STFT's memory order: frequencies inner
         _kernels.ipd_ild_rows(np.ascontiguousarray(spec.transpose(2, 1, 0)), freqs, scale, rows)
         return np.broadcast_to(rows.transpose(1, 0, 2)[:, :, None, :], (n_freq, n_frames, n_channels, 2))
-
-    def run(self, features=None):
-        """Cluster the features and return the masks (see the base's ``run``)."""
-        masks = super().run(features)
-        self._partition = tuple(masks)  # they sum to one in every bin
-        return masks
-
-    def make_audio_signals(self):
-        """The estimates: each mask applied to the mixture and inverted, the last one by subtraction.
-
-        The masks of :meth:`run` sum to one in every bin, so by linearity of the inverse STFT
-        (and the STFT's perfect reconstruction) the last estimate is the mixture minus the
-        others: one inverse STFT fewer, the same signal to rounding (about 1e-16 of the
-        mixture's scale). Masks set by hand are each applied.
-
-        Returns
-        -------
-        list of AudioSignal
-            One per mask, labelled as the separator's sources.
-        """
-        self._check_run()
-        masks = self.result_masks
-        from_run = len(masks) == len(self._partition) and all(a is b for a, b in zip(masks, self._partition))
-        if len(masks) < 2 or not from_run or not all(isinstance(mask, self.mask_type) for mask in masks):
-            return super().make_audio_signals()  # (which also names a wrong mask type)
-        labels = self.source_labels or validate_labels(None, len(masks))
-        first = [self.apply_mask(mask, label) for mask, label in zip(masks[:-1], labels[:-1])]
-        return first + [(self.audio_signal - sum(first)).with_label(labels[-1])]
 
 
 register(
