@@ -193,8 +193,8 @@ def _centre(x, m, out):
 
 
 @numba.njit(cache=True)
-def project_images(x, mean, B, A, components, images):
-    """Components ``B (x - mean)`` and their images on the channels, in one pass.
+def project_images(x, mean, B, A, images):
+    """The components' images on the channels, ``images[k, c] = A[c, k] (B (x - mean))[k]``, in one pass.
 
     Parameters
     ----------
@@ -203,25 +203,21 @@ def project_images(x, mean, B, A, components, images):
     B : float64 (K, C)
         Unmixing matrix (of the channels, centred).
     A : float64 (C, K)
-        Mixing matrix: image ``k`` on channel ``c`` is ``A[c, k] components[k]``.
-    components : float64 (K, N), written
+        Mixing matrix.
     images : float64 (K, C, N), written
     """
     C, N = x.shape
     K = B.shape[0]
-    n_blocks = N_BLOCKS
-    for b in range(n_blocks):
-        start, stop = _bounds(b, n_blocks, N)
-        d = np.empty((C, _CHUNK))
-        for s0 in range(start, stop, _CHUNK):
-            n = min(_CHUNK, stop - s0)
+    d = np.empty((C, _CHUNK))
+    row = np.empty(_CHUNK)
+    for s0 in range(0, N, _CHUNK):
+        n = min(_CHUNK, N - s0)
+        for c in range(C):
+            _centre(x[c, s0:s0 + n], mean[c], d[c])
+        for k in range(K):
+            _combine(B, k, d, n, row)
             for c in range(C):
-                _centre(x[c, s0:s0 + n], mean[c], d[c])
-            for k in range(K):
-                row = components[k, s0:s0 + n]
-                _combine(B, k, d, n, row)
-                for c in range(C):
-                    a = A[c, k]
-                    image = images[k, c, s0:s0 + n]
-                    for i in range(n):
-                        image[i] = a * row[i]
+                a = A[c, k]
+                image = images[k, c, s0:s0 + n]
+                for i in range(n):
+                    image[i] = a * row[i]

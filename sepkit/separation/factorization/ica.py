@@ -164,9 +164,9 @@ class ICA(SeparationBase):
         self.max_iterations = check_int("max_iterations", max_iterations, 1, error=_E)
         self.seed = check_seed(seed, error=_E)
         self.source_labels = validate_labels(None, self._k)
-        self.components = None
         self.mixing = None
         self.n_iter = None
+        self._unmix = self._mean = self._components = None
 
     @property
     def _k(self) -> int:
@@ -210,10 +210,18 @@ class ICA(SeparationBase):
         order = np.argsort(-energy, kind="stable")
         unmix = np.ascontiguousarray(unmix[order])
         self.mixing = np.ascontiguousarray(mixing[:, order])
-        self.components = np.empty((k, n))
+        self._unmix, self._mean, self._components = unmix, mean, None
         self.result_images = np.empty((k, x.shape[0], n))
-        _kernels.project_images(x, mean, unmix, self.mixing, self.components, self.result_images)
+        _kernels.project_images(x, mean, unmix, self.mixing, self.result_images)
         return self.result_images
+
+    @property
+    def components(self):
+        """After :meth:`run`: the unit-variance components ``(K, n_samples)`` (computed on first access)."""
+        if self._components is None and self._unmix is not None:
+            x = self.audio_signal.audio_data
+            self._components = self._unmix @ (x - self._mean[:, None])
+        return self._components
 
     def make_audio_signals(self) -> list[AudioSignal]:
         """One signal per component: its image on every channel, shaped like the mixture."""
