@@ -27,6 +27,8 @@ from decimal import Decimal, getcontext
 import numba
 import numpy as np
 
+from .projet import _dot  # sum(a * b) of two rows, vectorized
+
 __all__ = ["N_BLOCKS", "centred_covariance", "logcosh_moments", "project_images", "tanh_rows"]
 
 #: Blocks the samples are cut into (the partial sums' rows); fixed so results do not depend on threads.
@@ -107,13 +109,8 @@ def centred_covariance(x, shift, out):
             for c in range(C):
                 acc[c, C] += _centre(x[c, s0:s0 + n], shift[c], d[c])
             for c in range(C):
-                dc = d[c]
                 for c2 in range(c + 1):
-                    dc2 = d[c2]
-                    a = 0.0
-                    for i in range(n):
-                        a += dc[i] * dc2[i]
-                    acc[c, c2] += a
+                    acc[c, c2] += _dot(d[c, :n], d[c2, :n])
         for c in range(C):
             for c2 in range(c + 1):
                 out[b, c, c2] = out[b, c2, c] = acc[c, c2]
@@ -157,11 +154,7 @@ def logcosh_moments(x, mean, B, out):
                     a += 1.0 - g[i] * g[i]
                 acc[k, C] += a
                 for c in range(C):
-                    dc = d[c]
-                    a = 0.0
-                    for i in range(n):
-                        a += g[i] * dc[i]
-                    acc[k, c] += a
+                    acc[k, c] += _dot(g[:n], d[c, :n])
         for k in range(K):
             for c in range(C + 1):
                 out[b, k, c] = acc[k, c]

@@ -1,10 +1,10 @@
 r"""Numba kernels of PROJET (Fitzgerald, Liutkus and Badeau 2016): projections, the multiplicative
 updates of the source spectrograms P, and the Wiener gains in projection space.
 
-Every kernel works one frequency at a time (``prange`` over frequencies), so no
-``(F, M, T)`` tensor is ever stored: the projection magnitudes ``V`` of one frequency (``M x T``)
-live in the worker's scratch array, and the model ``sigma`` and the ratios one projection row at a
-time (``T`` values, in L1). Inner loops run along time over 1-D rows so that they vectorize; the
+Every kernel works one frequency at a time (``prange`` over frequencies): the projection
+magnitudes ``V`` of one frequency (``M x T``) live in the worker's scratch array (or in the
+caller's ``(F, M, T)`` array when it keeps them between iterations), and the model ``sigma`` and
+the ratios one projection row at a time (``T`` values, in L1). Inner loops run along time over 1-D rows so that they vectorize; the
 STFT is read as real planes ``Xp`` ``(F, 4, T)`` (``[re x0, im x0, re x1, im x1]``, see
 :func:`planes`). Shapes: ``U`` ``(F, M, 2)`` complex (projection vectors, no conjugation:
 ``C_m = U_m . x``), ``K`` ``(F, M, L)`` (the projection kernel), ``QT`` ``(J, L)`` (the spatial
@@ -120,7 +120,7 @@ def _sum(a):
 
 @numba.njit(cache=True, fastmath={"contract"})
 def _sigma_row(KQ, m, P, f, out):
-    """``out[t] = sum_j KQ[m, j] P[f, j, t]`` (KQ of one frequency, ``(M, J)``)."""
+    """``out[t] = sum_j KQ[m, j] P[f, j, t]`` (KQ of one frequency, ``(M, J)``); returns ``out``."""
     w = KQ[m, 0]
     p = P[f, 0]
     for t in range(out.shape[0]):
@@ -130,6 +130,7 @@ def _sigma_row(KQ, m, P, f, out):
         p = P[f, j]
         for t in range(out.shape[0]):
             out[t] += w * p[t]
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -172,7 +173,7 @@ def _kt_rows(K, A, f, out):
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
-def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD):
+def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD, V_kept, fill):
     """One PROJET iteration's update of P (in place) and each frequency's terms of the Q update.
 
     For each frequency ``f``: ``KQ = K[f] Q`` and ``sigma = KQ P[f]``; then
@@ -195,6 +196,10 @@ def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD):
     P : float64 (F, J, T), updated in place
     alpha, beta, eps : float
     QN, QD : float64 (F, J, L), written
+    V_kept : float64 (F, M, T) or (0, 0, 0)
+        The projection magnitudes kept between iterations (written if ``fill``, else read), or
+        an empty array: each frequency's are then computed in scratch.
+    fill : bool
     """
     F, T = Xp.shape[0], Xp.shape[2]
     M = K.shape[1]
@@ -205,16 +210,20 @@ def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD):
         for m in range(M):
             for j in range(J):
                 KQ[m, j] = _dot(K[f, m], QT[j])
-        V = np.empty((M, T))
         s = np.empty(T)
         r = np.empty(T)
         q = np.empty(T)
-        _magnitudes(U, Xp, f, alpha, V, r)
+        if V_kept.shape[0] == 0:
+            V = np.empty((M, T))
+            _magnitudes(U, Xp, f, alpha, V, r)
+        else:
+            V = V_kept[f]
+            if fill:
+                _magnitudes(U, Xp, f, alpha, V, r)
         num = np.zeros((J, T))
         den = np.zeros((J, T))
         for m in range(M):
-            _sigma_row(KQ, m, P, f, s)
-            _ratio_rows(V[m], s, beta, r, q)
+            _ratio_rows(V[m], _sigma_row(KQ, m, P, f, s), beta, r, q)
             for j in range(J):
                 w = KQ[m, j]
                 nj = num[j]
@@ -240,8 +249,7 @@ def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD):
         A = np.empty((M, J))
         B = np.empty((M, J))
         for m in range(M):
-            _sigma_row(KQ, m, P, f, s)
-            _ratio_rows(V[m], s, beta, r, q)
+            _ratio_rows(V[m], _sigma_row(KQ, m, P, f, s), beta, r, q)
             for j in range(J):
                 A[m, j] = _dot(r, P[f, j])
                 if not kl:

@@ -103,8 +103,13 @@ def fit_projet(X, U, K, P, Q, n_iter, alpha=1.0, beta=1.0, eps=EPS):
     QN = np.empty((F, J, L))
     QD = np.empty((F, J, L))
     k_sum = np.ascontiguousarray(K.sum(axis=1))
-    for _ in range(n_iter):
-        _kernels.p_step(Xp, U, K, k_sum, np.ascontiguousarray(Q.T), P, float(alpha), float(beta), float(eps), QN, QD)
+    T = Xp.shape[2]
+    # The projection magnitudes V (F, M, T) are kept between iterations when they take no more
+    # memory than K (T <= L frames), else recomputed per frequency each iteration (same values).
+    V = np.empty((F, M, T) if T <= L else (0, 0, 0))
+    for it in range(n_iter):
+        _kernels.p_step(Xp, U, K, k_sum, np.ascontiguousarray(Q.T), P, float(alpha), float(beta), float(eps),
+                        QN, QD, V, it == 0)
         num = QN.sum(axis=0).T
         den = QD.sum(axis=0).T
         ok = den > 0  # nussl divides by zero here when a source's P vanished (NaN)
@@ -171,8 +176,11 @@ class Projet(SeparationBase):
     * Seeded start (nussl draws from numpy's global generator); nussl's ``estimates`` argument,
       which it ignores, is not offered; ``run()`` can be called again.
     * The updates of P and Q are nussl's (the same values to rounding: tests/data/nussl/projet.npz),
-      computed one frequency at a time without the ``(F, M, T)`` tensors (nussl holds several:
-      about 2 GB each on 30 s of 44.1 kHz audio).
+      computed one frequency at a time. nussl holds several ``(F, M, T)`` tensors (about 2 GB each
+      on 30 s of 44.1 kHz audio); sepkit at most one, the projection magnitudes, kept between
+      iterations only when they take no more memory than the kernel ``K`` (``n_frames <=
+      location_set_panning * location_set_delay``: about 6 s of 44.1 kHz audio with the defaults)
+      and recomputed per frequency otherwise (the same values, about 20% more time per iteration).
 
     Examples
     --------
