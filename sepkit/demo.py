@@ -137,74 +137,14 @@ def _scores(references, estimates, blind=False) -> np.ndarray:
     return pairwise[np.arange(len(references)), assign(pairwise)]
 
 
-def _warmup_input(scene: str):
-    """The short excerpt of a scene that the warm-up runs use."""
-    return _scene(scene, 0.5 if scene == "drums" else 1.0)
-
-
-def _warm_up(scenes) -> None:
-    """Run the warm-up rows of ``scenes`` in order, quietly: compiles their kernels into numba's cache."""
-    for scene in scenes:
-        short = _warmup_input(scene)
-        for entry, row in demo_rows(scene):
-            _run_row(entry, row, *short, warmup=True)
-
-
-def kernel_cache_is_cold(threshold: float = 0.5) -> bool:
-    """True when numba's on-disk cache lacks more than ``threshold`` of sepkit's kernels (a first run).
-
-    Looks only for each kernel's cache index file (no compilation, no loading); a kernel whose
-    cache cannot be located counts as missing.
-    """
-    import importlib
-    import pkgutil
-
-    from numba.core.registry import CPUDispatcher
-
-    from . import kernels
-
-    total = missing = 0
-    for info in pkgutil.walk_packages(kernels.__path__, kernels.__name__ + "."):
-        module = importlib.import_module(info.name)
-        for obj in vars(module).values():
-            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
-                total += 1
-                missing += not _has_cache_index(obj)
-    return total > 0 and missing > threshold * total
-
-
-def _has_cache_index(dispatcher) -> bool:
-    """Whether numba's cache index file of a jitted function exists (False if it cannot be located)."""
-    try:
-        return os.path.exists(dispatcher._cache._cache_file._index_path)
-    except AttributeError:  # not cached, or numba's layout changed
-        return False
-
-
-def start_background_warm_up(scenes):
-    """Compile the kernels of ``scenes`` in a separate, quiet Python process; return it (or None).
-
-    On a first run most of the demo's time is numba compiling kernels, one at a time. Warming
-    up the last scenes in another process, while this one works through the first ones, uses a
-    second core; kernels it compiles reach this process through numba's cache. Returns None
-    (nothing started) on a single core or when the cache is already warm.
-    """
-    import subprocess
-
-    if (os.cpu_count() or 1) < 2 or not kernel_cache_is_cold():
-        return None
-    code = f"from sepkit.demo import _warm_up; _warm_up({list(scenes)!r})"
-    return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def _table(scene: str, out, write, disable=None) -> None:
     from .core.progress import FIRST_RUN_NOTE, ticking
 
     rows = demo_rows(scene)
     if not rows:
         return
-    short = _warmup_input(scene)
+    warm_seconds = 0.5 if scene == "drums" else 1.0
+    short = _scene(scene, warm_seconds)
     with ticking(f"{scene}: warming up ({FIRST_RUN_NOTE})", total=len(rows), unit="method", disable=disable) as bar:
         for entry, row in rows:  # numba compilation, outside the timed runs
             bar.set_postfix_str(row.label, refresh=True)
@@ -230,7 +170,7 @@ def _table(scene: str, out, write, disable=None) -> None:
                 write(estimates, os.path.join(out, scene, row.label))
 
 
-def run_demo(out=None, write=None, progress=None, background=True) -> int:
+def run_demo(out=None, write=None, progress=None) -> int:
     """Print the demo tables of every scene; write the estimates under ``out`` when given.
 
     Parameters
@@ -242,21 +182,9 @@ def run_demo(out=None, write=None, progress=None, background=True) -> int:
     progress : bool or None
         Show a progress bar on stderr while each scene warms up (numba compiles its kernels
         on the first run); None: only on a terminal.
-    background : bool
-        On a cold numba cache with two cores or more, compile the last scenes' kernels in a
-        second process while the first scenes run (:func:`start_background_warm_up`). It
-        competes for the cores, so the times printed on a first run are higher than on later runs.
     """
-    scenes = list(SCENES)
-    # last scene first: the two processes meet in the middle (kernels already cached load fast)
-    helper = start_background_warm_up(scenes[::-1]) if background else None
-    try:
-        for scene in scenes:
-            _table(scene, out, write, disable=None if progress is None else not progress)
-    finally:
-        if helper is not None and helper.poll() is None:
-            helper.kill()
-            helper.wait()
+    for scene in SCENES:
+        _table(scene, out, write, disable=None if progress is None else not progress)
     if out:
         print(f"\nestimates written under {out}")
     return 0
