@@ -157,14 +157,7 @@ outputs["est"] = np.stack([e.audio_data for e in est])
 
     imix, iimages = instantaneous_mix(3.0)
     left = [AudioSignal(s.audio_data[:1], 44100) for s in iimages.values()]
-    res = run_nussl("""
-import nussl
-sig = nussl.AudioSignal(audio_data_array=inputs["mix"], sample_rate=44100)
-sep = nussl.separation.factorization.ICA(sig, random_state=0)
-sep.run()
-outputs["est"] = sep.ica_output
-""", {"mix": imix.audio_data})
-    record["ica"] = scores(left, [AudioSignal(e[None], 44100) for e in res["est"]])
+    record["ica"] = nussl_ica_scores(imix, left)
     record["ica"]["input"] = "instantaneous_mix(3.0): violin, clarinet panned at 0.15 and 0.85 pi/2, no delay; left channel"
     record["ica"]["params"] = "random_state=0"
     record["ica_mix_as_estimate"] = scores(left, [AudioSignal(imix.audio_data[:1], 44100)] * 2)
@@ -188,6 +181,18 @@ outputs["est"] = np.stack([e.audio_data for e in est])
     return record
 
 
+def nussl_ica_scores(mix, left):
+    """Scores of nussl's ICA (``random_state=0``) on ``mix`` against the references ``left`` (left channels)."""
+    res = run_nussl("""
+import nussl
+sig = nussl.AudioSignal(audio_data_array=inputs["mix"], sample_rate=44100)
+sep = nussl.separation.factorization.ICA(sig, random_state=0)
+sep.run()
+outputs["est"] = sep.ica_output
+""", {"mix": mix.audio_data})
+    return scores(left, [AudioSignal(e[None], 44100) for e in res["est"]])
+
+
 def drums_instantaneous_mix(duration=3.0):
     """The drums example's harmonic and percussive stems mixed by the instantaneous matrix ``DRUMS_MIXING``."""
     from sepkit.datasets import load_foreground_background_example
@@ -203,14 +208,7 @@ def ica_drums_quality():
     """nussl's ICA on the pan-only drums mix (super-Gaussian percussive stem: FastICA's good case)."""
     mix, images = drums_instantaneous_mix(3.0)
     left = [AudioSignal(s.audio_data[:1], 44100) for s in images.values()]
-    res = run_nussl("""
-import nussl
-sig = nussl.AudioSignal(audio_data_array=inputs["mix"], sample_rate=44100)
-sep = nussl.separation.factorization.ICA(sig, random_state=0)
-sep.run()
-outputs["est"] = sep.ica_output
-""", {"mix": mix.audio_data})
-    record = scores(left, [AudioSignal(e[None], 44100) for e in res["est"]])
+    record = nussl_ica_scores(mix, left)
     record["input"] = ("load_foreground_background_example('drums'), first 3 s, stems mixed by "
                        f"{DRUMS_MIXING.tolist()} (rows: channels); left channel")
     record["params"] = "random_state=0"
