@@ -27,7 +27,7 @@ from decimal import Decimal, getcontext
 import numba
 import numpy as np
 
-from .projet import _dot  # sum(a * b) of two rows, vectorized
+from .rows import row_dot
 
 __all__ = ["N_BLOCKS", "centred_covariance", "logcosh_moments", "project_images", "tanh_rows"]
 
@@ -110,7 +110,7 @@ def centred_covariance(x, shift, out):
                 acc[c, C] += _centre(x[c, s0:s0 + n], shift[c], d[c])
             for c in range(C):
                 for c2 in range(c + 1):
-                    acc[c, c2] += _dot(d[c, :n], d[c2, :n])
+                    acc[c, c2] += row_dot(d[c, :n], d[c2, :n])
         for c in range(C):
             for c2 in range(c + 1):
                 out[b, c, c2] = out[b, c2, c] = acc[c, c2]
@@ -154,7 +154,7 @@ def logcosh_moments(x, mean, B, out):
                     a += 1.0 - g[i] * g[i]
                 acc[k, C] += a
                 for c in range(C):
-                    acc[k, c] += _dot(g[:n], d[c, :n])
+                    acc[k, c] += row_dot(g[:n], d[c, :n])
         for k in range(K):
             for c in range(C + 1):
                 out[b, k, c] = acc[k, c]

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .rows import row_dot, row_sum
+
 __all__ = ["kernel_matrix", "p_step", "planes", "projection_magnitudes", "separate"]
 
 
@@ -98,24 +100,6 @@ def _magnitudes(U, Xp, f, alpha, V, scratch):
         else:
             for t in range(v.shape[0]):
                 v[t] = (v[t] * v[t] + scratch[t] * scratch[t]) ** (0.5 * alpha)
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
-def _dot(a, b):
-    """``sum(a * b)`` of two rows (reassociated: vectorized)."""
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += a[i] * b[i]
-    return acc
-
-
-@numba.njit(cache=True, fastmath={"reassoc"})
-def _sum(a):
-    """``sum(a)`` of a row (reassociated: vectorized)."""
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += a[i]
-    return acc
 
 
 @numba.njit(cache=True, fastmath={"contract"})
@@ -209,7 +193,7 @@ def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD, V_kept, fill):
         KQ = np.empty((M, J))
         for m in range(M):
             for j in range(J):
-                KQ[m, j] = _dot(K[f, m], QT[j])
+                KQ[m, j] = row_dot(K[f, m], QT[j])
         s = np.empty(T)
         r = np.empty(T)
         q = np.empty(T)
@@ -251,13 +235,13 @@ def p_step(Xp, U, K, k_sum, QT, P, alpha, beta, eps, QN, QD, V_kept, fill):
         for m in range(M):
             _ratio_rows(V[m], _sigma_row(KQ, m, P, f, s), beta, r, q)
             for j in range(J):
-                A[m, j] = _dot(r, P[f, j])
+                A[m, j] = row_dot(r, P[f, j])
                 if not kl:
-                    B[m, j] = _dot(q, P[f, j])
+                    B[m, j] = row_dot(q, P[f, j])
         _kt_rows(K, A, f, QN)
         if kl:
             for j in range(J):
-                total = _sum(P[f, j])
+                total = row_sum(P[f, j])
                 for l in range(k_sum.shape[1]):
                     QD[f, j, l] = k_sum[f, l] * total
         else:
