@@ -16,7 +16,7 @@ from sepkit.evaluation import si_sdr_matched, si_sdr_signals
 from sepkit.separation.benchmark import MixAsEstimate
 from sepkit.separation.nmf import NMF
 from sepkit.separation.nmf.nmf import shift_templates
-from sepkit.separation.nmf.grouping import group_components, percussiveness, template_mfccs
+from sepkit.separation.nmf.grouping import group_components, mel_filterbank, percussiveness, template_mfccs
 from sepkit.separation.nmf.score import (
     Note,
     comb_templates,
@@ -142,6 +142,21 @@ def test_grouping_low_and_high_families(method):
     groups = group_components(W, H, 2, method, 44100, 2048, seed=0)
     np.testing.assert_array_equal(groups, truth)  # source 0 is the low register
     np.testing.assert_array_equal(W, W_before)
+
+
+@pytest.mark.parametrize("sample_rate, n_fft, n_mels", [(44100, 2048, 128), (44100, 2048, 40), (16000, 512, 40),
+                                                      (22050, 1024, 1), (48000, 4096, 256)])
+def test_mel_filterbank_is_librosas(sample_rate, n_fft, n_mels):
+    librosa = pytest.importorskip("librosa")
+    expected = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, dtype=np.float64)
+    np.testing.assert_allclose(mel_filterbank(sample_rate, n_fft, n_mels), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"sample_rate": 0}, "sample_rate"), ({"n_fft": 1}, "n_fft"),
+                                           ({"n_mels": 0}, "n_mels")])
+def test_mel_filterbank_bad_arguments(kwargs, match):
+    with pytest.raises(SeparationError, match=match):
+        mel_filterbank(**{"sample_rate": 44100, "n_fft": 2048, "n_mels": 40, **kwargs})
 
 
 def test_template_mfccs_ignore_level():

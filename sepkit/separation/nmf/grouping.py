@@ -5,9 +5,9 @@
 
 ``'mfcc-kmeans'``
     timbre clustering (Spiertz & Gnann, DAFx 2009): each template is mel-filtered
-    (:func:`librosa.filters.mel`), log-compressed and turned into MFCCs by an orthonormal
-    DCT-II; the first coefficient (the template's level) is dropped and KMeans clusters
-    the rest. Unlike nussl v1's ``NMF_MFCC``, the templates really go through a mel
+    (:func:`mel_filterbank`, equal to :func:`librosa.filters.mel`), log-compressed and
+    turned into MFCCs by an orthonormal DCT-II; the first coefficient (the template's level)
+    is dropped and KMeans clusters the rest. Unlike nussl v1's ``NMF_MFCC``, the templates really go through a mel
     filterbank and a log before the DCT.
 ``'centroid'``
     pitch register: the spectral centroid of each template, clustered on a log-frequency
@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core import SeparationError
-from ...core.validation import check_int
+from ...core.validation import check_int, check_positive
 from .base import validate_groups
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "PERCUSSIVE_THRESHOLD",
     "group_components",
     "template_mfccs",
+    "mel_filterbank",
     "spectral_centroids",
     "percussiveness",
 ]
@@ -70,11 +71,71 @@ def spectral_centroids(W: np.ndarray, sample_rate: float, n_fft: int) -> np.ndar
         c = (freqs @ W) / mass
     return np.where(mass > 0, c, 0.0)
 
+# Slaney's mel scale (Auditory Toolbox): linear below 1 kHz (3 mel per 200 Hz), logarithmic
+# above (27 mel per factor 6.4).
+_MEL_HZ_STEP = 200.0 / 3
+_MEL_BREAK_HZ = 1000.0
+_MEL_BREAK = _MEL_BREAK_HZ / _MEL_HZ_STEP
+_MEL_LOG_STEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz):
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / _MEL_HZ_STEP
+    with np.errstate(divide="ignore"):
+        log = _MEL_BREAK + np.log(np.maximum(hz, _MEL_BREAK_HZ) / _MEL_BREAK_HZ) / _MEL_LOG_STEP
+    return np.where(hz >= _MEL_BREAK_HZ, log, linear)
+
+
+def _mel_to_hz(mel):
+    mel = np.asarray(mel, dtype=np.float64)
+    linear = mel * _MEL_HZ_STEP
+    log = _MEL_BREAK_HZ * np.exp(_MEL_LOG_STEP * (np.maximum(mel, _MEL_BREAK) - _MEL_BREAK))
+    return np.where(mel >= _MEL_BREAK, log, linear)
+
+
+def mel_filterbank(sample_rate: float, n_fft: int, n_mels: int = 128) -> np.ndarray:
+    """Slaney's triangular mel filterbank from 0 Hz to Nyquist, area-normalised.
+
+    The ``n_mels + 2`` band edges are equally spaced on Slaney's mel scale (linear below
+    1 kHz, logarithmic above); filter ``m`` rises linearly from edge ``m`` to edge
+    ``m + 1`` and falls to edge ``m + 2``, and is scaled by ``2 / (f_{m+2} - f_m)`` (Hz) so
+    that every filter has the same area. This equals
+    ``librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, dtype=numpy.float64)``
+    (tested to 1e-12) without importing librosa.
+
+    Parameters
+    ----------
+    sample_rate : float
+        In Hz (> 0).
+    n_fft : int
+        FFT length (>= 2); the bins are ``k * sample_rate / n_fft`` Hz, ``k = 0 .. n_fft // 2``.
+    n_mels : int, default 128
+        Number of bands (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_mels, n_fft // 2 + 1)
+        Nonnegative weights.
+    """
+    sample_rate = check_positive("sample_rate", sample_rate, error=SeparationError)
+    n_fft = check_int("n_fft", n_fft, 2, error=SeparationError)
+    n_mels = check_int("n_mels", n_mels, 1, error=SeparationError)
+    bin_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2.0), n_mels + 2))
+    widths = np.diff(edges)
+    offsets = edges[:, None] - bin_hz[None, :]  # (n_mels + 2, n_freq): edge minus bin, Hz
+    rising = -offsets[:-2] / widths[:-1, None]
+    falling = offsets[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights
+
 
 def template_mfccs(W: np.ndarray, sample_rate: float, n_fft: int, n_mels: int = 40, n_mfcc: int = 13) -> np.ndarray:
     """MFCCs of templates, without the level coefficient c0.
 
-    Each template is mel-filtered (:func:`librosa.filters.mel`, ``n_mels`` Slaney bands up
+    Each template is mel-filtered (:func:`mel_filterbank`, ``n_mels`` Slaney bands up
     to the Nyquist frequency), log-compressed (``log10`` with a floor of ``1e-8`` times the
     template's largest band, so silent bands do not dominate), and transformed by an
     orthonormal DCT-II along the bands; coefficients 1 to ``n_mfcc`` are kept. Scaling a
@@ -93,10 +154,9 @@ def template_mfccs(W: np.ndarray, sample_rate: float, n_fft: int, n_mels: int = 
     -------
     numpy.ndarray of float64, shape (K, n_mfcc)
     """
-    import librosa
     import scipy.fft
 
-    mel = librosa.filters.mel(sr=float(sample_rate), n_fft=int(n_fft), n_mels=n_mels, dtype=np.float64) @ W
+    mel = mel_filterbank(sample_rate, n_fft, n_mels) @ W
     top = mel.max(axis=0, keepdims=True)
     top = np.where(top > 0, top, 1.0)
     logmel = np.log10(np.maximum(mel, 1e-8 * top))

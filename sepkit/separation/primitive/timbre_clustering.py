@@ -31,7 +31,7 @@ import numpy as np
 from ...core import SeparationError
 from ...core.validation import check_choice, check_int
 from ..clustering import ClusteringSeparationBase
-from ..nmf.grouping import template_mfccs
+from ..nmf.grouping import mel_filterbank, template_mfccs
 from ..nmf.mixin import NMFMixin
 from ..registry import register
 
@@ -48,7 +48,8 @@ NMF_ITERATIONS = 100
 def linear_mel_cepstra(templates, sample_rate, n_fft, n_mfcc=13, n_mels=128) -> np.ndarray:
     """nussl's timbre vectors: the DCT of the linear mel power of each template.
 
-    ``mel = M @ W**2`` with ``M`` the Slaney mel filterbank (:func:`librosa.filters.mel`,
+    ``mel = M @ W**2`` with ``M`` the Slaney mel filterbank
+    (:func:`~sepkit.separation.nmf.grouping.mel_filterbank`, equal to :func:`librosa.filters.mel`;
     ``n_mels`` bands up to the Nyquist frequency), then the orthonormal DCT-II along the
     bands, coefficients 0 to ``n_mfcc - 1`` (what ``librosa.feature.mfcc(S=mel)`` returns
     when given a power instead of a log-power spectrogram, as nussl does).
@@ -66,11 +67,10 @@ def linear_mel_cepstra(templates, sample_rate, n_fft, n_mfcc=13, n_mels=128) -> 
     -------
     numpy.ndarray of float64, shape (K, n_mfcc)
     """
-    import librosa
     import scipy.fft
 
     W = np.asarray(templates, dtype=np.float64)
-    bank = librosa.filters.mel(sr=float(sample_rate), n_fft=int(n_fft), n_mels=n_mels, dtype=np.float64)
+    bank = mel_filterbank(sample_rate, n_fft, n_mels)
     mel = bank @ (W.T**2)
     return np.ascontiguousarray(scipy.fft.dct(mel, type=2, norm="ortho", axis=0)[:n_mfcc].T)
 
