@@ -16,7 +16,9 @@
 Pure functions on float64/int64 arrays; the validated front ends are in
 :mod:`sepkit.separation.dictsep`. Per-frame kernels are serial; only the drivers over
 frames or dictionaries (``*_into``, ``train_many``, ``linear_frames``, ``frame_losses``)
-run in parallel.
+take a range ``[start, stop)`` and are compiled ``nogil``, to be run on threads by
+:func:`sepkit.kernels.threaded.run_threaded` (a ``prange`` over such deep loop bodies cost
+several times their compile time).
 """
 
 from .learning import adam_b_step, train_many, train_one

@@ -1,7 +1,7 @@
 """DictSep kernels: bounded Adam and the training loop of the dictionary (``notes/dictsep.md`` 3.6).
 
 :func:`train_one` learns one dictionary from pre-drawn random numbers and
-:func:`train_many` trains several in parallel. The validated front end is
+:func:`train_many` trains several (run on threads). The validated front end is
 :func:`sepkit.separation.dictsep.learning.train_dictionaries`.
 """
 
@@ -127,17 +127,19 @@ def train_one(Y, D, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, to
     return loss_sum
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def train_many(Y, D0, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, tone_num, beta,
-               p, q, fit_iter, ftol, gtol, lr, beta1, beta2, eps, amps, cnt, losses):
-    """Train ``S`` dictionaries in parallel, one :func:`train_one` each.
+               p, q, fit_iter, ftol, gtol, lr, beta1, beta2, eps, amps, cnt, losses, start, stop):
+    """Train dictionaries ``start`` to ``stop - 1`` of ``S``, one :func:`train_one` each.
+
+    Serial and ``nogil``: run on several threads by :func:`sepkit.kernels.threaded.run_threaded`.
 
     ``D0`` (S, K, C) holds the initial dictionaries and is trained in place; ``frames``
     (S, n_steps, batch), ``renew_exp`` (S, n_renewals, C - n_keep) and ``renew_unif``
     (S, n_renewals, K, C - n_keep) the pre-drawn random numbers; ``amps`` (S, C) and ``cnt``
     (S, C) receive the column scores and counts, ``losses`` (S,) the summed pursuit losses.
     """
-    for r in numba.prange(D0.shape[0]):
+    for r in range(start, stop):
         losses[r] = train_one(Y, D0[r], frames[r], renew_exp[r], renew_unif[r], n_keep,
                               lifetime, lam, s0, tone_num, beta, p, q, fit_iter, ftol, gtol,
                               lr, beta1, beta2, eps, amps[r], cnt[r])

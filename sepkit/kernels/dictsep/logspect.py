@@ -1,7 +1,7 @@
 """DictSep kernels: the Gaussian-peak pursuit of a linear frame and the log spectrogram.
 
 :func:`pursue_peaks` explains one magnitude frame by Gaussian peaks (``notes/dictsep.md``
-3.3-3.4); :func:`log_frames_into` runs it on every frame in parallel and redraws the peaks
+3.3-3.4); :func:`log_frames_into` runs it on a range of frames (on threads) and redraws the peaks
 on the log axis. The validated front end is
 :func:`sepkit.separation.dictsep.logspect.log_spectrogram`.
 """
@@ -130,18 +130,19 @@ def pursue_peaks(y, s0, max_peaks, max_iter, beta, floor, fit_iter, ftol, gtol):
     return a[:n].copy(), u[:n].copy(), sig[:n].copy()
 
 
-@numba.njit(cache=True, parallel=True)
-def log_frames_into(mag, s0, u_min, lam, n_bins, max_peaks, max_iter, beta, floor, fit_iter, ftol, gtol, out, counts):
-    """Log spectrogram of a magnitude spectrogram ``mag`` (H, n_frames), frames in parallel.
+@numba.njit(cache=True, nogil=True)
+def log_frames_into(mag, s0, u_min, lam, n_bins, max_peaks, max_iter, beta, floor, fit_iter, ftol, gtol, out, counts,
+                    start, stop):
+    """Log spectrogram of frames ``start`` to ``stop - 1`` of a magnitude spectrogram ``mag`` (H, n_frames).
 
     Each frame's peaks (:func:`pursue_peaks`) are moved to the log axis,
     ``mu = lam ln(u / u_min)``, and drawn there with their height and width into
     ``out[:, t]`` (``out`` shape (n_bins, n_frames)); ``counts[t]`` receives the number of
-    peaks.
+    peaks. Serial and ``nogil``: run on several threads by
+    :func:`sepkit.kernels.threaded.run_threaded`.
     """
-    n_frames = mag.shape[1]
     D = np.ones((1, 1))
-    for t in numba.prange(n_frames):
+    for t in range(start, stop):
         y = np.empty(mag.shape[0])  # a C-ordered copy of the frame
         y[:] = mag[:, t]
         a, u, sig = pursue_peaks(y, s0, max_peaks, max_iter, beta, floor, fit_iter, ftol, gtol)

@@ -2,7 +2,7 @@
 
 :func:`render_templates` draws the q-domain templates of the matched filter,
 :func:`pursue_tones` / :func:`pursue_frame` pursue one frame and
-:func:`pursue_frames_into` every frame in parallel. The validated front end is
+:func:`pursue_frames_into` a range of frames (run on threads). The validated front end is
 :func:`sepkit.separation.dictsep.pursuit.pursue_frames`.
 """
 
@@ -17,7 +17,7 @@ from .lm import fit_tones
 from .peaks import best_match, best_match_fft, template_spectra
 from .tones import render_log
 
-__all__ = ["B_MAX", "render_templates", "pursue_tones", "pursue_frame", "pursue_frames_into"]
+__all__ = ["B_MAX", "render_templates", "pursue_tones", "pursue_frame", "pursue_frames_into", "fft_templates"]
 
 #: Upper bound of the inharmonicity ``b``.
 B_MAX = 2e-3
@@ -195,19 +195,42 @@ def pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, m
     return a[:n].copy(), mu[:n].copy(), sig[:n].copy(), b[:n].copy(), cls[:n].copy()
 
 
-@numba.njit(cache=True, parallel=True)
-def pursue_frames_into(Y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_iter, ftol, gtol,
-                       A, MU, SIG, B, CLS):
-    """:func:`pursue_tones` on every frame of ``Y`` (M, n_frames), frames in parallel.
+def fft_templates(templates, m):
+    """Whether the pursuit of ``m``-bin frames matches ``templates`` by FFT, and their spectra.
 
-    The template FFTs are computed once. The tones of frame ``t`` are written to row ``t``
-    of ``A``, ``MU``, ``SIG``, ``B`` (float) and ``CLS`` (int64), each (n_frames, n_slots);
-    slots beyond the frame's tones are left as they are.
+    Parameters
+    ----------
+    templates : numpy.ndarray, shape (2 m, C) or other
+        Rendered templates (:func:`render_templates`).
+    m : int
+        Bins per frame.
+
+    Returns
+    -------
+    use_fft : bool
+        True when ``templates`` has ``2 m`` rows and ``m`` is a power of two.
+    spectra, norms2 : numpy.ndarray
+        :func:`~sepkit.kernels.dictsep.peaks.template_spectra` of the templates (of a dummy
+        ``(2, 1)`` array when ``use_fft`` is False).
+    """
+    use_fft = templates.shape[0] == 2 * m and (m & (m - 1)) == 0 and m >= 2
+    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))
+    return use_fft, spectra, norms2
+
+
+@numba.njit(cache=True, nogil=True)
+def pursue_frames_into(Y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, max_iter, beta, p, q,
+                       fit_iter, ftol, gtol, A, MU, SIG, B, CLS, start, stop):
+    """:func:`pursue_tones` on frames ``start`` to ``stop - 1`` of ``Y`` (M, n_frames).
+
+    ``use_fft``, ``spectra`` and ``norms2`` come from :func:`fft_templates` (computed once
+    for all frames). The tones of frame ``t`` are written to row ``t`` of ``A``, ``MU``,
+    ``SIG``, ``B`` (float) and ``CLS`` (int64), each (n_frames, n_slots); slots beyond the
+    frame's tones are left as they are. Serial and ``nogil``: run on several threads by
+    :func:`sepkit.kernels.threaded.run_threaded`.
     """
     m = Y.shape[0]
-    use_fft = templates.shape[0] == 2 * m and (m & (m - 1)) == 0 and m >= 2
-    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))  # once, not per frame
-    for t in numba.prange(Y.shape[1]):
+    for t in range(start, stop):
         y = np.empty(m)  # a C-ordered copy of the frame
         y[:] = Y[:, t]
         a, mu, sig, b, cls = pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num,

@@ -1,6 +1,7 @@
 """DictSep kernels over all frames: the linear model spectra and the per-frame pursuit losses.
 
-Both run in parallel over frames; the drivers are
+Both are serial and ``nogil`` over a range of frames, run on threads
+(:func:`sepkit.kernels.threaded.run_threaded`); the drivers are
 :func:`sepkit.separation.dictsep.models.linear_spectra` and ``DictSep``'s blind choice of
 the dictionary.
 """
@@ -17,9 +18,9 @@ from .tones import loss_log, render_lin
 __all__ = ["linear_frames", "frame_losses"]
 
 
-@numba.njit(cache=True, parallel=True)
-def linear_frames(A, MU, SIG, B, CLS, D, u_min, lam, p, out):
-    """Draw every frame's tones of every instrument on the linear axis (frames in parallel).
+@numba.njit(cache=True, nogil=True)
+def linear_frames(A, MU, SIG, B, CLS, D, u_min, lam, p, out, start, stop):
+    """Draw the tones of frames ``start`` to ``stop - 1`` of every instrument on the linear axis.
 
     Parameters
     ----------
@@ -39,9 +40,9 @@ def linear_frames(A, MU, SIG, B, CLS, D, u_min, lam, p, out):
     out : numpy.ndarray, shape (I, n_frames, H)
         Output: ``out[i, t]`` is the model magnitude spectrum of instrument ``i`` in frame ``t``.
     """
-    T, W = A.shape
+    W = A.shape[1]
     n_inst = out.shape[0]
-    for t in numba.prange(T):
+    for t in range(start, stop):
         for i in range(n_inst):
             n = 0
             for j in range(W):
@@ -64,9 +65,9 @@ def linear_frames(A, MU, SIG, B, CLS, D, u_min, lam, p, out):
             render_lin(a, u, s, b, c, D, p, out[i, t])
 
 
-@numba.njit(cache=True, parallel=True)
-def frame_losses(Y, A, MU, SIG, B, CLS, D, lam, p, q, out):
-    """Pursuit loss of every frame (frames in parallel).
+@numba.njit(cache=True, nogil=True)
+def frame_losses(Y, A, MU, SIG, B, CLS, D, lam, p, q, out, start, stop):
+    """Pursuit loss of frames ``start`` to ``stop - 1``.
 
     Parameters
     ----------
@@ -81,8 +82,7 @@ def frame_losses(Y, A, MU, SIG, B, CLS, D, lam, p, q, out):
     out : numpy.ndarray, shape (n_frames,)
         Output: the loss :func:`~sepkit.kernels.dictsep.tones.loss_log` of each frame.
     """
-    T = Y.shape[1]
-    for t in numba.prange(T):
+    for t in range(start, stop):
         y = np.empty(Y.shape[0])
         y[:] = Y[:, t]
         R = np.empty(Y.shape[0])

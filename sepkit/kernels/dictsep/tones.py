@@ -15,7 +15,7 @@ with exponent ``p``: ``R = (sum (a D G)^p)^(1/p)``. The loss of one frame ``y`` 
     E = 1/2 sum_x ((R(x) + delta)^q - (y(x) + delta)^q)^2,   delta = 1e-7.
 
 All kernels of :mod:`sepkit.kernels.dictsep` but the ``*_into``/``train_many``/
-``linear_frames``/``frame_losses`` drivers are serial (``cache=True``) and work on one frame:
+``linear_frames``/``frame_losses`` drivers work on one frame (``cache=True``):
 parallelism belongs to the drivers, across frames (``notes/dictsep.md`` section 6: threads
 inside these tiny kernels cost more than the work). Tones with a non-finite position are
 skipped everywhere.

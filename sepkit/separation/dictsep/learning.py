@@ -18,7 +18,7 @@ stochastic steps. One step:
 Training uses ``C = 2 n_inst`` columns; the ``n_inst`` columns that survived the last
 renewal (count ``>= lifetime``) are returned. Every random number is drawn beforehand from a
 :class:`numpy.random.Generator`, so a seed reproduces a run exactly, and several seeds train
-in parallel (numba threads).
+in parallel (threads, :func:`sepkit.kernels.threaded.run_threaded`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 from ...core.errors import SeparationError
 from ...core.validation import check_choice, check_int, check_positive, default_rng
 from ...kernels.dictsep.learning import adam_b_step, train_many
+from ...kernels.threaded import run_threaded
 from .frontend import SIGMAS
 from .logspect import FMAX, FMIN, check_log_spectrogram, check_range, log_axis_lambda
 
@@ -211,10 +212,9 @@ def _train_streams(Y, I, children, K, n_runs, lifetime, tone_num, floats, fit_it
     cnt = np.zeros((S, C), dtype=np.int64)
     losses = np.zeros(S)
     lam = log_axis_lambda(Y.shape[0], floats["fmin"], floats["fmax"])
-    train_many(Y, D0, frames, renew_exp, renew_unif, I, int(lifetime), lam,
-                floats["sigmas"] / math.pi, tone_num, floats["beta"], floats["p"],
-                floats["q"], fit_iter, ftol, gtol, floats["lr"], 0.9,
-                0.999, 1e-8, amps, cnt, losses)
+    run_threaded(train_many, S, Y, D0, frames, renew_exp, renew_unif, I, int(lifetime), lam,
+                 floats["sigmas"] / math.pi, tone_num, floats["beta"], floats["p"], floats["q"], fit_iter, ftol,
+                 gtol, floats["lr"], 0.9, 0.999, 1e-8, amps, cnt, losses, chunks_per_thread=1)
     dicts = np.empty((S, K, I))
     for r in range(S):
         survivors = np.flatnonzero(cnt[r] >= lifetime)

@@ -19,7 +19,8 @@ Each frame of the magnitude spectrogram ``|X|`` (from
 Every peak is then moved to the log axis, ``mu = M ln(u / u_min) / ln(u_max / u_min)`` with
 ``u_min = fmin / sr * 2H`` and ``u_max = fmax / sr * 2H``, and redrawn there with the same
 width (in log bins) and height. A harmonic tone then looks the same at every pitch, up to a
-shift. Frames are independent and processed in parallel (numba threads).
+shift. Frames are independent and processed in parallel (threads,
+:func:`sepkit.kernels.threaded.run_threaded`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 from ...core.errors import SeparationError
 from ...core.validation import check_array, check_int, check_nonneg, check_positive, check_real
 from ...kernels.dictsep.logspect import log_frames_into, pursue_peaks
+from ...kernels.threaded import run_threaded
 from .frontend import SIGMAS
 
 __all__ = [
@@ -183,6 +185,6 @@ def log_spectrogram(
     lam = log_axis_lambda(n_bins, fmin, fmax)
     out = np.empty((n_bins, mag.shape[1]))
     counts = np.zeros(mag.shape[1], dtype=np.int64)
-    log_frames_into(np.ascontiguousarray(mag), sigmas / math.pi, u_min, lam, n_bins, max_peaks,
-                max_iter, beta, floor, fit_iter, ftol, gtol, out, counts)
+    run_threaded(log_frames_into, mag.shape[1], np.ascontiguousarray(mag), sigmas / math.pi, u_min, lam, n_bins,
+                 max_peaks, max_iter, beta, floor, fit_iter, ftol, gtol, out, counts)
     return (out, counts) if return_counts else out

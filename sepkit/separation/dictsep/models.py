@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ...kernels.dictsep.synthesis import frame_losses, linear_frames
+from ...kernels.threaded import run_threaded
 from ...kernels.dictsep.tones import TRUNC
 from ...kernels.masks import alpha_wiener
 from .frontend import SIGMAS, SPECT_HEIGHT
@@ -37,10 +38,10 @@ def _linear_stack(tones, D, sample_rate, height, n_bins, fmin, fmax, p, stretch)
     out = np.zeros((D.shape[1], A.shape[0], int(height)))
     u_min = float(fmin) / float(sample_rate) * 2 * int(height)
     lam = log_axis_lambda(int(n_bins), float(fmin), float(fmax))
-    linear_frames(A, np.ascontiguousarray(tones["mu"], dtype=np.float64),
-                  np.ascontiguousarray(np.asarray(tones["sigma"], dtype=np.float64) / float(stretch)),
-                  np.ascontiguousarray(tones["b"], dtype=np.float64),
-                  np.ascontiguousarray(tones["instrument"], dtype=np.int64), D, u_min, lam, float(p), out)
+    run_threaded(linear_frames, A.shape[0], A, np.ascontiguousarray(tones["mu"], dtype=np.float64),
+                 np.ascontiguousarray(np.asarray(tones["sigma"], dtype=np.float64) / float(stretch)),
+                 np.ascontiguousarray(tones["b"], dtype=np.float64),
+                 np.ascontiguousarray(tones["instrument"], dtype=np.int64), D, u_min, lam, float(p), out)
     return out
 
 
@@ -119,6 +120,6 @@ def ratio_masks(models) -> np.ndarray:
 def total_loss(Y, tones, D, lam, p, q) -> float:
     """Sum over frames of the pursuit loss of ``tones`` on the log spectrogram ``Y`` (M, n_frames)."""
     out = np.empty(Y.shape[1])
-    frame_losses(Y, tones["a"], tones["mu"], tones["sigma"], tones["b"], tones["instrument"],
-                 np.ascontiguousarray(D), lam, p, q, out)
+    run_threaded(frame_losses, Y.shape[1], Y, tones["a"], tones["mu"], tones["sigma"], tones["b"],
+                 tones["instrument"], np.ascontiguousarray(D), lam, p, q, out)
     return float(out.sum())

@@ -29,7 +29,8 @@ import numpy as np
 
 from ...core.errors import SeparationError
 from ...core.validation import check_array, check_int, check_positive
-from ...kernels.dictsep.pursuit import B_MAX, pursue_frames_into, pursue_tones, render_templates
+from ...kernels.dictsep.pursuit import B_MAX, fft_templates, pursue_frames_into, pursue_tones, render_templates
+from ...kernels.threaded import run_threaded
 from .frontend import SIGMAS
 from .logspect import FMAX, FMIN, LOG_BINS, check_log_spectrogram, check_range, log_axis_lambda
 
@@ -138,8 +139,9 @@ def pursue_frames(
     SIG = np.zeros((T, width))
     B = np.zeros((T, width))
     CLS = np.full((T, width), -1, dtype=np.int64)
-    pursue_frames_into(Y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_iter,
-                   float(ftol), float(gtol), A, MU, SIG, B, CLS)
+    use_fft, spectra, norms2 = fft_templates(templates, Y.shape[0])
+    run_threaded(pursue_frames_into, T, Y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, max_iter,
+                 beta, p, q, fit_iter, float(ftol), float(gtol), A, MU, SIG, B, CLS)
     return {"a": A, "mu": MU, "sigma": SIG, "b": B, "instrument": CLS}
 
 
