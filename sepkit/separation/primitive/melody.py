@@ -3,8 +3,9 @@
 nussl's ``Melodia`` tracks the melody with the MTG Melodia vamp plugin (a binary no package
 registry provides, licensed for non-commercial use) and masks with the spectrogram of a
 resynthesised square wave. This separator keeps its idea and its parameters' names but tracks
-the f0 with pYIN (``librosa.pyin``, Mauch and Dixon 2014) and builds the mask directly: at every
-voiced frame, the bins within ``harmonic_width`` bins of each overtone ``h f0``
+the f0 with pYIN (Mauch and Dixon 2014; sepkit's :func:`~sepkit.separation.primitive.pyin.pyin`,
+whose output equals ``librosa.pyin``'s, without importing librosa) and builds the mask directly:
+at every voiced frame, the bins within ``harmonic_width`` bins of each overtone ``h f0``
 (``h = 1 .. num_overtones``, below Nyquist) go to the melody, with a triangular weight (1 at the
 overtone's frequency, 0 at ``harmonic_width`` bins from it).
 """
@@ -17,6 +18,7 @@ from ...core import SeparationError
 from ...core.validation import check_array, check_int, check_real
 from ..base import MaskSeparationBase
 from ..registry import DemoRow, register
+from .pyin import pyin
 from .repet import check_cutoff, foreground_background_masks
 
 __all__ = ["Melody", "harmonic_comb_mask"]
@@ -62,6 +64,9 @@ def harmonic_comb_mask(f0, n_freq: int, sample_rate: int, num_overtones: int, ha
 
 class Melody(MaskSeparationBase):
     """The predominant melody (pYIN f0 track, harmonic comb mask) and the rest of the mixture.
+
+    The f0 is tracked by sepkit's :func:`~sepkit.separation.primitive.pyin.pyin`, equal to
+    ``librosa.pyin`` (librosa is not imported).
 
     Parameters
     ----------
@@ -163,12 +168,14 @@ class Melody(MaskSeparationBase):
             Hz, 0 where unvoiced (neither decoded voiced nor of probability ``>= 1 - voicing_tolerance``).
         probability : numpy.ndarray, shape (n_frames,)
         """
-        import librosa
+        import soxr
 
         audio = np.mean(self.audio_signal.audio_data, axis=0)
         rate, pitch_rate = self.sample_rate, self._pitch_rate()
         if pitch_rate != rate:
-            audio = librosa.resample(audio, orig_sr=rate, target_sr=pitch_rate, res_type="soxr_hq")
+            # What librosa.resample(..., res_type="soxr_hq") runs: the same samples, bit for bit
+            # (and of its length, ceil(n * pitch_rate / rate)), without importing librosa.
+            audio = soxr.resample(audio, rate, pitch_rate, quality="HQ")
         ratio = pitch_rate / rate
         hop = self.stft_params.hop_length * ratio
         if abs(hop - round(hop)) > 1e-9:
@@ -178,7 +185,7 @@ class Melody(MaskSeparationBase):
             )
         hop = int(round(hop))
         frame_length = 1 << int(np.ceil(np.log2(max(0.09 * pitch_rate, 4 * hop))))
-        f0, flag, probability = librosa.pyin(
+        f0, flag, probability = pyin(
             audio, fmin=self.minimum_frequency, fmax=self.maximum_frequency, sr=pitch_rate,
             frame_length=frame_length, hop_length=hop, fill_na=None,
         )
