@@ -85,8 +85,7 @@ def wiener(v, x, iterations=1, use_softmask=True, eps=None, *, logit=None, slope
     >>> bool(np.allclose(y.sum(axis=-1), x, rtol=1e-5, atol=1e-5))  # sums back to the mixture
     True
     """
-    import numba
-
+    from ..kernels.threaded import run_threaded
     from ..kernels.wiener import max_abs, wiener_em
 
     x = _mixture(x)
@@ -122,10 +121,10 @@ def wiener(v, x, iterations=1, use_softmask=True, eps=None, *, logit=None, slope
     scale = 1.0
     if iterations > 0:
         scale = max(1.0, max_abs(xf.ravel(order="K")) / 10.0)
-    # dynamic scheduling in chunks of bins: robust when another process holds a core
-    with numba.parallel_chunksize(_CHUNK_BINS):
-        n_bad = wiener_em(vf, xf, not use_softmask, iterations, eps, scale,
-                          -1.0 if logit is None else logit, slope, renormalize, y)
+    n_bad = np.zeros(n_bins, dtype=np.int64)
+    # chunks of bins handed out as threads finish: robust when another process holds a core
+    run_threaded(wiener_em, n_bins, vf, xf, not use_softmask, iterations, eps, scale,
+                 -1.0 if logit is None else logit, slope, renormalize, y, n_bad, chunk=_CHUNK_BINS)
     _raise_if_singular(n_bad, eps)
     if x_exp:
         _ldexp_complex(y, x_exp)

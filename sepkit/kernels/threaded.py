@@ -19,8 +19,23 @@ import numba
 
 __all__ = ["run_threaded"]
 
+_pool = None
+_pool_lock = threading.Lock()
 
-def run_threaded(kernel, n, *args, n_threads=None, chunks_per_thread=4) -> None:
+
+def _helpers(count):
+    """A thread pool with at least ``count`` workers, kept between calls (iterative kernels call
+    :func:`run_threaded` every few milliseconds; starting threads each time would show)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < count:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="sepkit-kernel")
+        return _pool
+
+
+def run_threaded(kernel, n, *args, n_threads=None, chunks_per_thread=4, chunk=None) -> None:
     """Run ``kernel(*args, start, stop)`` over ``[0, n)`` on up to ``n_threads`` threads.
 
     Parameters
@@ -37,6 +52,9 @@ def run_threaded(kernel, n, *args, n_threads=None, chunks_per_thread=4) -> None:
         ``numba.set_num_threads`` apply as to ``prange`` loops).
     chunks_per_thread : int, default 4
         Chunks per thread: more balance the load, fewer cost fewer calls.
+    chunk : int or None
+        Indices per chunk instead (the last chunk may be shorter); overrides
+        ``chunks_per_thread``.
 
     Notes
     -----
@@ -51,8 +69,12 @@ def run_threaded(kernel, n, *args, n_threads=None, chunks_per_thread=4) -> None:
         if n > 0:
             kernel(*args, 0, n)
         return
-    n_chunks = min(n, threads * chunks_per_thread)
-    bounds = [n * i // n_chunks for i in range(n_chunks + 1)]
+    if chunk is not None:
+        bounds = list(range(0, n, max(1, int(chunk)))) + [n]
+    else:
+        n_chunks = min(n, threads * chunks_per_thread)
+        bounds = [n * i // n_chunks for i in range(n_chunks + 1)]
+    n_chunks = len(bounds) - 1
     next_chunk = iter(range(n_chunks))
     lock = threading.Lock()
     failed = threading.Event()
@@ -69,16 +91,16 @@ def run_threaded(kernel, n, *args, n_threads=None, chunks_per_thread=4) -> None:
                 failed.set()
                 raise
 
-    with ThreadPoolExecutor(max_workers=threads - 1) as pool:
-        helpers = [pool.submit(work) for _ in range(threads - 1)]
-        error = None
-        try:
-            work()
-        except BaseException as exc:  # re-raised after the helpers stop
+    pool = _helpers(threads - 1)
+    helpers = [pool.submit(work) for _ in range(threads - 1)]
+    error = None
+    try:
+        work()
+    except BaseException as exc:  # re-raised after the helpers stop
+        error = exc
+    for future in helpers:
+        exc = future.exception()
+        if error is None and exc is not None:
             error = exc
-        for future in helpers:
-            exc = future.exception()
-            if error is None and exc is not None:
-                error = exc
     if error is not None:
         raise error

@@ -1,8 +1,9 @@
 """The simplified multichannel EM of Wiener filtering (Nugraha, Liutkus & Vincent 2016).
 
 The EM is separable over frequency (the statistics of bin ``f`` depend on bin ``f``
-only), so every kernel runs ``prange`` over frequency and, for each bin, does the
-whole job (initial estimate, every EM iteration) on a block that stays in cache.
+only), so every kernel runs over frequency (``prange``, or for :func:`wiener_em` a range
+of bins run on threads by :func:`sepkit.kernels.threaded.run_threaded`) and, for each bin,
+does the whole job (initial estimate, every EM iteration) on a block that stays in cache.
 Numerical conventions follow norbert 0.2.1, so the results agree with
 ``norbert.expectation_maximization`` and ``norbert.wiener`` to rounding error. Layouts
 are those of :mod:`sepkit.kernels.wiener`.
@@ -375,9 +376,10 @@ def em_refine(y, x, iterations, eps, compress, slope, renormalize):
     return n_bad
 
 
-@numba.njit(cache=True, parallel=True)
-def wiener_em(init, x, magnitude_init, iterations, eps, max_abs, compress, slope, renormalize, y):
-    """Initial estimates and EM refinement fused, one frequency bin at a time.
+@numba.njit(cache=True, nogil=True)
+def wiener_em(init, x, magnitude_init, iterations, eps, max_abs, compress, slope, renormalize, y, n_bad, start,
+              stop):
+    """Initial estimates and EM refinement fused, for bins ``start`` to ``stop - 1``, one at a time.
 
     For each bin: the initial estimate (soft mask of ``init``, or ``init`` as magnitudes
     with the mixture phase), then, when ``iterations > 0``, the estimates and the mixture
@@ -404,17 +406,19 @@ def wiener_em(init, x, magnitude_init, iterations, eps, max_abs, compress, slope
         ``iterations == 0``, else of the last EM filter's gain; ``compress <= 0``: none.
     y : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
         Output, C-contiguous, overwritten.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_freq,)
-        Per bin, the number of frames with a singular covariance (see :func:`em_refine`).
+    n_bad : numpy.ndarray of int64, shape (n_freq,)
+        Output: per bin, the number of frames with a singular covariance (see
+        :func:`em_refine`).
+    start, stop : int
+        The bins to process. Serial and ``nogil``: run on several threads by
+        :func:`sepkit.kernels.threaded.run_threaded` (a ``prange`` here cost 4x the compile
+        time).
     """
-    n_freq, n_frames, n_channels = x.shape
-    n_bad = np.zeros(n_freq, dtype=np.int64)
+    n_frames, n_channels = x.shape[1], x.shape[2]
     divisor = max_abs if iterations > 0 else 1.0
     init_compress = compress if iterations == 0 else -1.0
-    for f in prange(n_freq):
+    for f in range(start, stop):
+        n_bad[f] = 0
         xf = _mixture_bin(x, f)
         yf = y[f]
         if magnitude_init:
