@@ -5,13 +5,12 @@
 - :func:`iterate_partial`: the first columns of W kept fixed (fixed-template NMF).
 """
 
-import numba
 import numpy as np
 
 from ..kernels import nmf as _k
 from ..kernels import nmf_kl as _kl
 from ._common import single_thread_blas, times_t
-from ._threads import KL_CHUNKSIZE, ThreadChooser
+from ._threads import ThreadChooser
 
 __all__ = ["iterate", "iterate_kl", "iterate_partial"]
 
@@ -94,8 +93,6 @@ def iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_n
     num_W = np.empty((F, K))
     num_H = np.empty((K, N))
     n_done = n_iter
-    previous = numba.get_parallel_chunksize()
-    numba.set_parallel_chunksize(KL_CHUNKSIZE)
     threads = ThreadChooser("numba")
     try:
         for it in range(n_iter):
@@ -121,7 +118,6 @@ def iterate_kl(V, W, H, beta, n_iter, fix_W, fix_H, l1_W, l2_W, l1_H, l2_H, do_n
             costs[n_iter] = _kl.kl_numerator_w(V, W, H, floor, num_W, True)
     finally:
         threads.restore()
-        numba.set_parallel_chunksize(previous)
     return costs[: n_done + 1]
 
 

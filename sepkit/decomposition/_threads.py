@@ -6,12 +6,7 @@ import numba
 
 from ._common import blas_controller
 
-__all__ = ["ThreadChooser", "KL_CHUNKSIZE"]
-
-#: Chunks of a parallel loop handed to a thread at a time by the fused KL passes: dynamic
-#: scheduling, so that a thread descheduled by another process (shared machines) does not
-#: hold half of the pass back.
-KL_CHUNKSIZE = 1
+__all__ = ["ThreadChooser"]
 #: Base interval (iterations) at which the thread count not in use is re-timed.
 _PROBE_EVERY = 16
 #: Iterations timed with each thread count at the start (alternately; the minimum is kept).

@@ -26,11 +26,12 @@ Everything is shape-generic over the "model" matrix, so the convolutive NMF (NMF
 :func:`beta_terms` / :func:`beta_divergence` on its model ``sum_tau W_tau S_tau(H)`` and
 :func:`mu_step` on its stacked numerators and denominators.
 
-Threads: :func:`beta_terms` and the reductions run in parallel over rows; the kernels on
-factor-sized arrays (:func:`mu_step`, :func:`normalize_columns`) are serial. Callers that
-alternate these kernels with BLAS products in a loop should limit BLAS to one thread
-there (``sepkit.decomposition.nmf`` does): the threads of numba's OpenMP layer and of
-OpenBLAS both spin after their parallel regions and steal each other's cores. On the
+Threads: :func:`beta_terms` and the reductions run over rows on threads (serial ``nogil``
+range kernels run by :func:`~sepkit.kernels.threaded.run_threaded`; a ``prange`` cost 4x
+the compile time); the kernels on factor-sized arrays (:func:`mu_step`,
+:func:`normalize_columns`) are serial. Callers that alternate these kernels with BLAS
+products in a loop should limit BLAS to one thread there (``sepkit.decomposition.nmf``
+does): OpenBLAS's threads spin after their parallel regions and steal the cores. On the
 2-core machine, one ``W @ H`` -> ``beta_terms`` -> ``P @ H.T`` round (1025 x 2585, K = 8,
 beta = 1, with the cost) took 17 ms this way, against 25-29 ms with a serial kernel or
 with both pools at two threads.
@@ -51,6 +52,8 @@ import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
+
+from .threaded import run_threaded
 
 #: Reassociation lets the row loops vectorise (sums are still taken in a fixed order, so
 #: results do not depend on the number of threads); no finite-math or reciprocal tricks.
@@ -129,11 +132,16 @@ def mm_exponent(beta):
     return 1.0
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def power_sum(V, beta, floor):
+def _rows_total(rows) -> float:
+    """``rows[0] + rows[1] + ...`` in order (so a reduction does not depend on the thread count)."""
+    return float(np.cumsum(rows)[-1]) if rows.size else 0.0
+
+
+def power_sum(V, beta, floor) -> float:
     """Return ``sum(max(V, floor) ** beta)`` for beta not in {0, 1} (float64).
 
-    The V-only part of the general-beta divergence, computed once per factorisation.
+    The V-only part of the general-beta divergence, computed once per factorisation, rows
+    on threads (:func:`~sepkit.kernels.threaded.run_threaded`).
 
     Parameters
     ----------
@@ -143,9 +151,16 @@ def power_sum(V, beta, floor):
     floor : float
         Values below ``floor`` are raised to it when ``beta <= 0`` (as everywhere else).
     """
-    F, N = V.shape
-    rows = np.zeros(F)
-    for f in numba.prange(F):
+    rows = np.zeros(V.shape[0])
+    run_threaded(_power_sum_rows, V.shape[0], V, beta, floor, rows)
+    return _rows_total(rows)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _power_sum_rows(V, beta, floor, rows, start, stop):
+    """:func:`power_sum` of rows ``start`` to ``stop - 1``, into ``rows`` (F,)."""
+    N = V.shape[1]
+    for f in range(start, stop):
         acc = 0.0
         for n in range(N):
             v = np.float64(V[f, n])
@@ -154,14 +169,9 @@ def power_sum(V, beta, floor):
             if v > 0.0:
                 acc += math.exp(beta * math.log(v))
         rows[f] = acc
-    total = 0.0
-    for f in range(F):
-        total += rows[f]
-    return total
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FASTMATH, error_model="numpy")
-def beta_terms(V, Lam, beta, floor, P, B, v_power_sum, want_cost):
+def beta_terms(V, Lam, beta, floor, P, B, v_power_sum, want_cost) -> float:
     """Fused MU terms ``P = V * Lam**(beta-2)``, ``B = Lam**(beta-1)`` and the divergence.
 
     ``Lam`` is first floored at ``floor``; for beta <= 0, V is floored likewise. ``B``
@@ -199,10 +209,22 @@ def beta_terms(V, Lam, beta, floor, P, B, v_power_sum, want_cost):
     float
         ``D(V | Lam) = sum d_beta(V | Lam)`` if ``want_cost``, else 0.0.
     """
-    F, N = V.shape
-    rows = np.zeros(F)
+    rows = np.zeros(V.shape[0])
+    run_threaded(_beta_terms_rows, V.shape[0], V, Lam, beta, floor, P, B, want_cost, rows)
+    if not want_cost:
+        return 0.0
+    total = _rows_total(rows)
+    if beta != 1.0 and beta != 0.0 and beta != 2.0:
+        total = (total + v_power_sum) / (beta * (beta - 1.0))
+    return total
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _beta_terms_rows(V, Lam, beta, floor, P, B, want_cost, rows, start, stop):
+    """:func:`beta_terms` on rows ``start`` to ``stop - 1``; ``rows`` (F,) receives each row's cost terms."""
+    N = V.shape[1]
     bm1 = beta - 1.0
-    for f in numba.prange(F):
+    for f in range(start, stop):
         acc = 0.0
         if beta == 1.0:
             for n in range(N):
@@ -240,18 +262,9 @@ def beta_terms(V, Lam, beta, floor, P, B, v_power_sum, want_cost):
                 # (beta-1) lam^beta - beta v lam^(beta-1); the V^beta part is summed apart
                 acc += b * (bm1 * lam - beta * v)
         rows[f] = acc
-    if not want_cost:
-        return 0.0
-    total = 0.0
-    for f in range(F):
-        total += rows[f]
-    if beta != 1.0 and beta != 0.0 and beta != 2.0:
-        total = (total + v_power_sum) / (beta * bm1)
-    return total
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def beta_divergence(V, Lam, beta, floor):
+def beta_divergence(V, Lam, beta, floor) -> float:
     """Exact ``D(V | Lam) = sum d_beta(V | Lam)`` with the same flooring as :func:`beta_terms`.
 
     ``d_1(x|y) = x log(x/y) - x + y`` (``= y`` at x = 0), ``d_0(x|y) = x/y - log(x/y) - 1``,
@@ -271,9 +284,16 @@ def beta_divergence(V, Lam, beta, floor):
     -------
     float
     """
-    F, N = V.shape
-    rows = np.zeros(F)
-    for f in numba.prange(F):
+    rows = np.zeros(V.shape[0])
+    run_threaded(_divergence_rows, V.shape[0], V, Lam, beta, floor, rows)
+    return _rows_total(rows)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _divergence_rows(V, Lam, beta, floor, rows, start, stop):
+    """:func:`beta_divergence` of rows ``start`` to ``stop - 1``, into ``rows`` (F,)."""
+    N = V.shape[1]
+    for f in range(start, stop):
         acc = 0.0
         for n in range(N):
             y = np.float64(Lam[f, n])
@@ -296,10 +316,6 @@ def beta_divergence(V, Lam, beta, floor):
                 term = (xb + (beta - 1.0) * yb1 * y - beta * x * yb1) / (beta * (beta - 1.0))
             acc += term
         rows[f] = acc
-    total = 0.0
-    for f in range(F):
-        total += rows[f]
-    return total
 
 
 @numba.njit(cache=True, error_model="numpy")

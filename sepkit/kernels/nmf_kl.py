@@ -19,7 +19,8 @@ Conventions as in :mod:`sepkit.kernels.nmf` (whose table-driven log the cost use
 import numba
 import numpy as np
 
-from .nmf import _FASTMATH, _weighted_log_sum
+from .nmf import _FASTMATH, _rows_total, _weighted_log_sum
+from .threaded import run_threaded
 
 __all__ = ["kl_numerator_w", "kl_numerator_h"]
 
@@ -183,8 +184,7 @@ def _kl_rows2_w(V, W, H, floor, num, f, qa, qb, zero, want_cost, rows):
     rows[f + 1] = acc_b
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FASTMATH, error_model="numpy")
-def kl_numerator_w(V, W, H, floor, num, want_cost):
+def kl_numerator_w(V, W, H, floor, num, want_cost) -> float:
     """Numerator of the KL W step, ``num = (V / Lam) @ H.T`` with ``Lam = max(W @ H, floor)``.
 
     One pass over V, parallel over rows; ``Lam`` and ``V / Lam`` are never stored as
@@ -213,12 +213,22 @@ def kl_numerator_w(V, W, H, floor, num, want_cost):
     float
         The KL divergence ``D_1(V | Lam)`` if ``want_cost``, else 0.0.
     """
+    F = V.shape[0]
+    rows = np.zeros(F)
+    n_chunks = min(_KL_CHUNKS, (F + 1) // 2)
+    run_threaded(_kl_numerator_w_chunks, n_chunks, V, W, H, floor, num, want_cost, rows, chunk=1)
+    return _rows_total(rows) if want_cost else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _kl_numerator_w_chunks(V, W, H, floor, num, want_cost, rows, start, stop):
+    """:func:`kl_numerator_w` on row chunks ``start`` to ``stop - 1`` (of ``min(_KL_CHUNKS, F // 2)``
+    chunks of row pairs); ``rows`` (F,) receives each row's cost."""
     F, N = V.shape
     K = W.shape[1]
-    rows = np.zeros(F)
     n_pairs = (F + 1) // 2
     n_chunks = min(_KL_CHUNKS, n_pairs)
-    for c in numba.prange(n_chunks):
+    for c in range(start, stop):
         p0 = c * n_pairs // n_chunks
         p1 = (c + 1) * n_pairs // n_chunks
         qa = np.empty(N)
@@ -231,16 +241,9 @@ def kl_numerator_w(V, W, H, floor, num, want_cost):
             else:
                 for g in range(f, min(f + 2, F)):
                     rows[g] = _kl_row_w(V, W, H, floor, num, g, qa, qb, zero, want_cost)
-    if not want_cost:
-        return 0.0
-    total = 0.0
-    for f in range(F):
-        total += rows[f]
-    return total
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_FASTMATH, error_model="numpy")
-def kl_numerator_h(V, W, H, floor, num, want_cost):
+def kl_numerator_h(V, W, H, floor, num, want_cost) -> float:
     """Numerator of the KL H step, ``num = W.T @ (V / Lam)`` with ``Lam = max(W @ H, floor)``.
 
     One pass over V, parallel over tiles of 64 columns (each thread accumulates its own
@@ -269,13 +272,21 @@ def kl_numerator_h(V, W, H, floor, num, want_cost):
     float
         The KL divergence ``D_1(V | Lam)`` if ``want_cost``, else 0.0.
     """
+    n_tiles = (V.shape[1] + _KL_TILE - 1) // _KL_TILE
+    tile_cost = np.zeros(n_tiles)
+    run_threaded(_kl_numerator_h_tiles, n_tiles, V, W, H, floor, num, want_cost, tile_cost, chunk=1)
+    return _rows_total(tile_cost) if want_cost else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _kl_numerator_h_tiles(V, W, H, floor, num, want_cost, tile_cost, start, stop):
+    """:func:`kl_numerator_h` on column tiles ``start`` to ``stop - 1`` (of ``_KL_TILE``
+    columns); ``tile_cost`` (n_tiles,) receives each tile's cost."""
     F, N = V.shape
     K = W.shape[1]
     T = _KL_TILE
-    n_tiles = (N + T - 1) // T
     Kp = ((K + 7) // 8) * 8
-    tile_cost = np.zeros(n_tiles)
-    for b in numba.prange(n_tiles):
+    for b in range(start, stop):
         n0 = b * T
         n1 = min(N, n0 + T)
         L = n1 - n0
@@ -347,10 +358,4 @@ def kl_numerator_h(V, W, H, floor, num, want_cost):
             for t in range(L):
                 num[k, n0 + t] = acc[k, t]
         tile_cost[b] = cost
-    if not want_cost:
-        return 0.0
-    total = 0.0
-    for b in range(n_tiles):
-        total += tile_cost[b]
-    return total
 
