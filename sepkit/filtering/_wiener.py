@@ -181,8 +181,7 @@ def softmask(v, x, logit=None, eps=None, *, slope=15.0, renormalize=False):
     >>> softmask(v, x, eps=0)[0, 0, 0]
     array([0.5+0.j, 1.5+0.j])
     """
-    import numba
-
+    from ..kernels.threaded import run_threaded
     from ..kernels.wiener import softmask as softmask_kernel
 
     x = _mixture(x)
@@ -198,9 +197,8 @@ def softmask(v, x, logit=None, eps=None, *, slope=15.0, renormalize=False):
         vf = np.ldexp(vf, -_exponent(v_peak))
     n_bins, n_frames, n_channels = xf.shape
     y = np.empty((n_bins, n_frames, n_channels, v.shape[3]), dtype=np.complex128)
-    with numba.parallel_chunksize(_CHUNK_BINS):
-        softmask_kernel(vf, xf, eps, -1.0 if logit is None else logit, slope,
-                        renormalize, y)
+    run_threaded(softmask_kernel, n_bins, vf, xf, eps, -1.0 if logit is None else logit, slope, renormalize, y,
+                 chunk=_CHUNK_BINS)
     return np.swapaxes(y, 0, 1).astype(_complex_dtype(x), copy=False)
 
 

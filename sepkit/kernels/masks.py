@@ -2,10 +2,10 @@
 
 Every kernel works elementwise on flat 1-D arrays: callers pass ``a.ravel(order="K")``
 views of same-shaped, same-ordered arrays (sepkit's STFTs are Fortran-ordered
-``(n_freq, n_frames, n_channels)``), so no array is copied or transposed. The loops run
-in parallel, which numpy's elementwise operations do not. Outputs are allocated by the
-caller with numpy and passed in: large allocations inside a parallel numba kernel cost
-more than the loop itself. Magnitudes use ``sqrt(re**2 + im**2)`` rather than the
+``(n_freq, n_frames, n_channels)``), so no array is copied or transposed, and fuse what
+numpy would do in several passes with temporaries. The loops are serial: they are bound by
+memory, and a ``prange`` made each kernel's first compilation several times longer for
+little gain on two cores. Outputs are allocated by the caller with numpy and passed in. Magnitudes use ``sqrt(re**2 + im**2)`` rather than the
 slower overflow-safe ``hypot``; STFT values are far from overflow.
 """
 
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def update_loudest(spec, index, loudest, winner):
     """Fold one source into a running arg-max of magnitudes (ties keep the earlier source).
 
@@ -40,21 +40,21 @@ def update_loudest(spec, index, loudest, winner):
     winner : numpy.ndarray of int64, shape (n,)
         Index of the source holding it, updated in place.
     """
-    for i in numba.prange(spec.shape[0]):
+    for i in range(spec.shape[0]):
         magnitude = np.sqrt(spec[i].real * spec[i].real + spec[i].imag * spec[i].imag)
         if index == 0 or magnitude > loudest[i]:
             loudest[i] = magnitude
             winner[i] = index
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def one_hot(winner, index, out):
     """Write ``(winner == index)`` as float64 into ``out`` (both shape (n,))."""
-    for i in numba.prange(winner.shape[0]):
+    for i in range(winner.shape[0]):
         out[i] = 1.0 if winner[i] == index else 0.0
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def magnitude_terms(spec, power, out, total):
     """Write ``|spec| ** power`` (power 1 or 2) into ``out`` and add it to ``total``.
 
@@ -68,7 +68,7 @@ def magnitude_terms(spec, power, out, total):
     total : numpy.ndarray of float64, shape (n,)
         Running sum over sources, updated in place.
     """
-    for i in numba.prange(spec.shape[0]):
+    for i in range(spec.shape[0]):
         value = spec[i].real * spec[i].real + spec[i].imag * spec[i].imag
         if power == 1:
             value = np.sqrt(value)
@@ -76,7 +76,7 @@ def magnitude_terms(spec, power, out, total):
         total[i] += value
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def phase_sensitive_terms(spec, mix, clip_to_mixture, out, total):
     """Write ``|S| cos(angle S - angle X)`` into ``out`` and add it to ``total``.
 
@@ -96,7 +96,7 @@ def phase_sensitive_terms(spec, mix, clip_to_mixture, out, total):
     total : numpy.ndarray of float64, shape (n,)
         Running sum over sources, updated in place.
     """
-    for i in numba.prange(spec.shape[0]):
+    for i in range(spec.shape[0]):
         mix_magnitude = np.sqrt(mix[i].real * mix[i].real + mix[i].imag * mix[i].imag)
         if mix_magnitude > 0.0:
             value = (spec[i].real * mix[i].real + spec[i].imag * mix[i].imag) / mix_magnitude
@@ -108,7 +108,7 @@ def phase_sensitive_terms(spec, mix, clip_to_mixture, out, total):
         total[i] += value
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def normalize_terms(terms, denominator, offset, clip):
     """Divide source terms by a denominator in place: ``terms / (denominator + offset)``.
 
@@ -133,7 +133,7 @@ def normalize_terms(terms, denominator, offset, clip):
     """
     low = np.inf
     high = -np.inf
-    for i in numba.prange(terms.shape[0]):
+    for i in range(terms.shape[0]):
         d = denominator[i] + offset
         value = terms[i] / d if d != 0.0 else 0.0
         if clip:
@@ -144,14 +144,14 @@ def normalize_terms(terms, denominator, offset, clip):
     return low, high
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def masked_spectrum(spec, mask, out):
     """Write ``spec * mask`` (complex times real or boolean) into ``out``; all shape (n,)."""
-    for i in numba.prange(spec.shape[0]):
+    for i in range(spec.shape[0]):
         out[i] = spec[i] * mask[i]
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def alpha_wiener(models, alpha, out):
     """alpha-Wiener masks over sources: ``out[s] = models[s]**alpha / sum_j models[j]**alpha``.
 
@@ -170,7 +170,7 @@ def alpha_wiener(models, alpha, out):
         Masks, written in place (may be ``models`` itself).
     """
     S, n = models.shape
-    for i in numba.prange(n):
+    for i in range(n):
         top = 0.0
         for s in range(S):
             top = max(top, models[s, i])

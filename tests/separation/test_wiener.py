@@ -178,7 +178,7 @@ def test_kernels_match_norbert_pieces(rng):
     x = rng.standard_normal((9, 20, 2)) + 1j * rng.standard_normal((9, 20, 2))
     v = rng.random((9, 20, 2, 3))
     y = np.empty(x.shape + (3,), dtype=np.complex128)
-    kernels.softmask(v, np.asfortranarray(x), EPS, -1.0, 15.0, False, y)
+    kernels.softmask(v, np.asfortranarray(x), EPS, -1.0, 15.0, False, y, 0, x.shape[0])
     assert_close(y, np.swapaxes(norbert.softmask(frames_first(v), frames_first(x)), 0, 1), 1e-12)
     kernels.magnitude_phase(v, x, y)
     assert_close(y, v * np.exp(1j * np.angle(x))[..., None], 1e-12)

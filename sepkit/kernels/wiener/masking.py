@@ -1,13 +1,15 @@
 """Soft masks, magnitude-with-mixture-phase starts, model stacking and the largest modulus.
 
 Per-bin helpers (``_softmask_bin``, ``_magnitude_phase_bin``) are shared with the EM
-driver :func:`sepkit.kernels.wiener.em.wiener_em`; the public kernels run ``prange``
-over frequency. Layouts are those of :mod:`sepkit.kernels.wiener`.
+driver :func:`sepkit.kernels.wiener.em.wiener_em`; :func:`softmask` takes a range of bins
+and is run on threads (:func:`sepkit.kernels.threaded.run_threaded`), the others are
+serial. Layouts are those of :mod:`sepkit.kernels.wiener`.
 """
+
+import math
 
 import numba
 import numpy as np
-from numba import prange
 
 __all__ = ["softmask", "magnitude_phase", "stack_models", "max_abs"]
 
@@ -86,9 +88,9 @@ def _magnitude_phase_bin(mag, x, divisor, y):
 
 
 
-@numba.njit(cache=True, parallel=True)
-def softmask(v, x, eps, compress, slope, renormalize, y):
-    """Soft-mask (alpha-Wiener) estimates: ``y_j = v_j / (eps + sum_k v_k) * x``.
+@numba.njit(cache=True, nogil=True)
+def softmask(v, x, eps, compress, slope, renormalize, y, start, stop):
+    """Soft-mask (alpha-Wiener) estimates ``y_j = v_j / (eps + sum_k v_k) * x`` of bins ``start`` to ``stop - 1``.
 
     Parameters
     ----------
@@ -108,14 +110,16 @@ def softmask(v, x, eps, compress, slope, renormalize, y):
         Rescale compressed masks so they sum to the uncompressed total (about 1).
     y : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
         Output, C-contiguous, overwritten.
+    start, stop : int
+        The bins to process. Serial and ``nogil``: run on several threads by
+        :func:`sepkit.kernels.threaded.run_threaded`.
     """
-    n_freq, n_frames, n_channels = x.shape
-    for f in prange(n_freq):
+    for f in range(start, stop):
         xf = _mixture_bin(x, f)
         _softmask_bin(v[f], xf, eps, 1.0, compress, slope, renormalize, y[f])
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def magnitude_phase(mag, x, y):
     """Magnitudes with the mixture phase: ``y_j = mag_j * exp(i angle(x))``.
 
@@ -128,19 +132,19 @@ def magnitude_phase(mag, x, y):
     y : numpy.ndarray of complex128, shape (n_freq, n_frames, n_channels, n_sources)
         Output, C-contiguous, overwritten.
     """
-    n_freq, n_frames, n_channels = x.shape
-    for f in prange(n_freq):
+    for f in range(x.shape[0]):
         xf = _mixture_bin(x, f)
         _magnitude_phase_bin(mag[f], xf, 1.0, y[f])
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def stack_models(specs, power, out):
     """Stack ``|S_j| ** power`` of every source into one model array.
 
     The loop runs frame by frame so that the Fortran-ordered STFTs of
     :meth:`AudioSignal.stft` are read along their contiguous axis while whole cache
-    lines of ``out`` are written.
+    lines of ``out`` are written. Serial: it is bound by memory (a ``prange`` cost more
+    compile time than it saved).
 
     Parameters
     ----------
@@ -153,7 +157,7 @@ def stack_models(specs, power, out):
     """
     n_freq, n_frames, n_channels, n_sources = out.shape
     half = 0.5 * power
-    for t in prange(n_frames):
+    for t in range(n_frames):
         for j in range(n_sources):
             spec = specs[j]
             for c in range(n_channels):
@@ -168,9 +172,9 @@ def stack_models(specs, power, out):
                         out[f, t, c, j] = p**half
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def max_abs(x):
-    """Largest modulus of a complex array.
+    """Largest modulus of a complex array (serial: bound by memory).
 
     Parameters
     ----------
@@ -183,17 +187,11 @@ def max_abs(x):
     float
         ``max |x|`` (0 for an empty array).
     """
-    n = x.shape[0]
-    n_chunks = 64
-    best = np.zeros(n_chunks)
-    step = (n + n_chunks - 1) // n_chunks
-    for k in prange(n_chunks):
-        m = 0.0
-        for i in range(k * step, min(n, (k + 1) * step)):
-            s = x[i]
-            p = s.real * s.real + s.imag * s.imag
-            if p > m:
-                m = p
-        best[k] = m
-    return np.sqrt(best.max())
+    m = 0.0
+    for i in range(x.shape[0]):
+        s = x[i]
+        p = s.real * s.real + s.imag * s.imag
+        if p > m:
+            m = p
+    return math.sqrt(m)
 

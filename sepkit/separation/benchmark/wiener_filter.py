@@ -45,7 +45,6 @@ INTERFERENCE_SMOOTHING = 10.0
 _INTERFERENCE_TRUNCATE = 4.0
 
 _FLOAT_EPS = float(np.finfo(np.float64).eps)
-_CHUNK_BINS = 16  # frequency bins per dynamically scheduled chunk of the model-stacking kernel
 
 
 def _scaled(array: np.ndarray, level: int) -> np.ndarray:
@@ -385,8 +384,6 @@ class WienerFilter(SeparationBase):
 
     def _stack(self, power: float, level: int = 0) -> np.ndarray:
         """New C-contiguous float64 stack ``|S_j / 2**level| ** power``, (F, T, {1, C}, J)."""
-        import numba
-
         from ...kernels.wiener import stack_models
 
         n_freq, n_frames, n_channels = self.stft_shape
@@ -395,8 +392,7 @@ class WienerFilter(SeparationBase):
                 np.asfortranarray(_scaled(sig.stft(self.stft_params), level)) for sig in self._signals
             )
             out = np.empty((n_freq, n_frames, n_channels, len(specs)))
-            with numba.parallel_chunksize(_CHUNK_BINS):
-                stack_models(specs, power, out)
+            stack_models(specs, power, out)
             return out
         if isinstance(self._arrays, np.ndarray):
             out = np.empty(self._arrays.shape)
