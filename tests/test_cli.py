@@ -139,6 +139,7 @@ def test_demo_prints_every_method_and_writes_only_with_out(tmp_path, capsys, mon
     real_scene, real_row = demo._scene, demo._run_row
     monkeypatch.setattr(demo, "_scene", lambda scene, seconds=None: real_scene(scene, 1.0 if seconds is None else seconds))
     monkeypatch.setattr(demo, "_run_row", lambda entry, row, *args, warmup=False: real_row(entry, row, *args, warmup=True))
+    monkeypatch.setattr(demo, "start_background_warm_up", lambda scenes: None)  # tests/test_demo.py
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     text = capsys.readouterr().out

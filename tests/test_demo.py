@@ -1,0 +1,38 @@
+"""The demo's warm-up: every row once before any is timed, part of it in a second process on a first run."""
+
+import subprocess
+import sys
+
+import sepkit.demo as demo
+
+
+def test_background_scenes_exist():
+    assert set(demo.BACKGROUND_SCENES) <= set(demo.SCENES)
+    assert all(demo.demo_rows(scene) for scene in demo.BACKGROUND_SCENES)
+
+
+def test_warm_up_all_waits_for_the_second_process_then_loads_its_scenes(monkeypatch):
+    """The second process's rows are awaited, then warmed up here (from the cache); the others here first."""
+    calls = []
+    monkeypatch.setattr(demo, "_run_row", lambda entry, row, *args, warmup=False: calls.append((row.scene, warmup)))
+    monkeypatch.setattr(demo, "_scene", lambda scene, seconds=None: (None, {}, None))
+    helper = []
+
+    def fake_helper(scenes):
+        assert list(scenes) == ["room"]
+        lines = "".join(f"print('room: row {i}')\n" for i in range(3))
+        helper.append(subprocess.Popen([sys.executable, "-c", lines], stdout=subprocess.PIPE, text=True))
+        return helper[0]
+
+    monkeypatch.setattr(demo, "start_background_warm_up", fake_helper)
+    demo._warm_up_all(["chorale", "room"], disable=True)
+    scenes = [scene for scene, _ in calls]
+    assert all(warmup for _, warmup in calls)
+    n_chorale, n_room = len(demo.demo_rows("chorale")), len(demo.demo_rows("room"))
+    assert scenes == ["chorale"] * n_chorale + ["room"] * n_room  # the helper's scene after it finished
+    assert helper[0].poll() == 0
+
+
+def test_warm_cache_starts_no_second_process(monkeypatch):
+    monkeypatch.setattr(demo, "kernel_cache_is_cold", lambda threshold=0.5: False)
+    assert demo.start_background_warm_up(["room"]) is None
