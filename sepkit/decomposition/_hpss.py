@@ -88,7 +88,7 @@ def hpss(S, *, kernel_size=31, power=2.0, mask=False, margin=1.0):
     Notes
     -----
     The running medians are numba kernels (:func:`sepkit.kernels.hpss.median_rows`, a
-    sorted window updated per frame, rows in parallel); ``benchmarks/bench_hpss.py`` times
+    sorted window updated per frame, rows on threads); ``benchmarks/bench_hpss.py`` times
     the function against librosa.
 
     Examples

@@ -9,14 +9,20 @@
 - :func:`local_std_peaks` turns them into the soft peak map of the local-std approach:
   ``(max - mean) / (sqrt(max(mean_sq - mean^2, 0)) + eps)`` where a value is its own local
   maximum, 0 elsewhere (the variance clamped at zero: no NaN in flat regions).
+- :func:`row_local_std_peaks` fuses both for a ``(1, n)`` neighbourhood (the default one),
+  a serial ``nogil`` kernel over ranges of rows run on threads
+  (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on the number of
+  threads). The other two are serial: a ``prange`` cost several times their compile time.
 
-Pure functions on float64 arrays; only the reflection rule is imported (from :mod:`sepkit.kernels.hpss`).
+Pure functions on float64 arrays; only the reflection rule (from :mod:`sepkit.kernels.hpss`)
+and :func:`~sepkit.kernels.threaded.run_threaded` are imported.
 """
 
 import numba
 import numpy as np
 
 from .hpss import reflect_index
+from .threaded import run_threaded
 
 __all__ = ["local_filters", "local_std_peaks", "row_local_std_peaks"]
 
@@ -57,7 +63,7 @@ def _running_mean(ext, size, square, out):
         out[i] = s / size
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def local_filters(D, m, n, mx, mean, mean_sq):
     """Local maximum, mean and mean of squares of ``D`` over ``(m, n)`` neighbourhoods.
 
@@ -74,7 +80,7 @@ def local_filters(D, m, n, mx, mean, mean_sq):
     square = True  # whether the row pass squares its input (no column pass before it)
     if m > 1:  # the frequency axis first, as scipy
         square = False
-        for t in numba.prange(T):
+        for t in range(T):
             ext = np.empty(F + m - 1)
             col = np.empty(F)
             out = np.empty(F)
@@ -90,7 +96,7 @@ def local_filters(D, m, n, mx, mean, mean_sq):
             _running_mean(ext, m, True, out)
             for f in range(F):
                 mean_sq[f, t] = out[f]
-    for f in numba.prange(F):
+    for f in range(F):
         if n == 1:
             if square:
                 for t in range(T):
@@ -117,7 +123,7 @@ def local_filters(D, m, n, mx, mean, mean_sq):
             _running_mean(ext, n, False, mean_sq[f])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def local_std_peaks(D, mx, mean, mean_sq, eps, out):
     """Soft peak map: local maxima's height above the local mean in local standard deviations.
 
@@ -137,7 +143,7 @@ def local_std_peaks(D, mx, mean, mean_sq, eps, out):
     """
     F, T = D.shape
     best = np.zeros(F)
-    for f in numba.prange(F):
+    for f in range(F):
         _peak_row(D[f], mx[f], mean[f], mean_sq[f], eps, out[f], best, f)
     return best.max()
 
@@ -184,8 +190,7 @@ def _running_max_vhgw(ext, size, out, prefix, suffix):
         out[i] = a if a > b else b
 
 
-@numba.njit(parallel=True, cache=True)
-def row_local_std_peaks(D, n, eps, out):
+def row_local_std_peaks(D, n, eps, out, n_threads=None):
     """:func:`local_filters` then :func:`local_std_peaks` for a ``(1, n)`` neighbourhood, fused per row.
 
     Same values as the two-step path (the same running sums in the same order, an exact
@@ -200,22 +205,31 @@ def row_local_std_peaks(D, n, eps, out):
         Added to the standard deviation.
     out : numpy.ndarray of float64, shape (F, T)
         The soft peak map (unnormalised).
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
 
     Returns
     -------
     float
         The largest value of ``out``.
     """
-    F, T = D.shape
-    best = np.zeros(F)
-    for f in numba.prange(F):
+    best = np.zeros(D.shape[0])
+    run_threaded(_row_std_peaks, D.shape[0], D, n, eps, out, best, n_threads=n_threads)
+    return float(best.max())
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_std_peaks(D, n, eps, out, best, start, stop):
+    """:func:`row_local_std_peaks` for the rows ``[start, stop)``; ``best[f]``: the largest value of row ``f``."""
+    T = D.shape[1]
+    ext = np.empty(T + n - 1)
+    mx = np.empty(T)
+    prefix = np.empty(T + n - 1)
+    suffix = np.empty(T + n - 1)
+    for f in range(start, stop):
         d = D[f]
         o = out[f]
-        ext = np.empty(T + n - 1)
         _extend(d, n, ext)
-        mx = np.empty(T)
-        prefix = np.empty(T + n - 1)
-        suffix = np.empty(T + n - 1)
         _running_max_vhgw(ext, n, mx, prefix, suffix)
         s = 0.0
         s2 = 0.0
@@ -242,4 +256,3 @@ def row_local_std_peaks(D, n, eps, out):
             else:
                 o[t] = 0.0
         best[f] = row_best
-    return best.max()

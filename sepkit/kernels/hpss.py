@@ -4,16 +4,21 @@
   samples, edges extended by reflection (scipy's ``mode='reflect'``: ``d c b a | a b c d |
   d c b a``), the ``size // 2``-th smallest value of the window (scipy's rank for even
   sizes too). The window is kept sorted: each step removes the outgoing sample and inserts
-  the incoming one (O(size) moves, no sort), rows in parallel.
+  the incoming one (O(size) moves, no sort). Rows are run on threads
+  (:func:`sepkit.kernels.threaded.run_threaded` over a serial ``nogil`` kernel: a ``prange``
+  cost several times its compile time; the values do not depend on the number of threads).
 - :func:`soft_mask` is librosa's ``util.softmask``: ``(X/Z)**p / ((X/Z)**p + (R/Z)**p)``
   with ``Z = max(X, R)``, where ``Z`` is below the smallest normal float the mask is
   ``zero_value``; an infinite power gives the hard mask ``X > R``.
 
-Pure functions on float64 arrays; nothing from sepkit is imported.
+Pure functions on float64 arrays; nothing from sepkit is imported but
+:mod:`sepkit.kernels.threaded`.
 """
 
 import numba
 import numpy as np
+
+from .threaded import run_threaded
 
 __all__ = ["median_rows", "reflect_index", "soft_mask"]
 
@@ -31,8 +36,7 @@ def reflect_index(j, n):
     return j if j < n else period - 1 - j
 
 
-@numba.njit(parallel=True, cache=True)
-def median_rows(X, size, out):
+def median_rows(X, size, out, n_threads=None):
     """Running median along the last axis of X (R, N), written to ``out`` (R, N).
 
     Parameters
@@ -43,13 +47,21 @@ def median_rows(X, size, out):
         Window length >= 1: samples ``n - size // 2`` to ``n + (size - 1 - size // 2)``.
     out : numpy.ndarray of float64, shape (R, N)
         Output (must not be X).
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
     """
-    R, N = X.shape
+    run_threaded(_median_rows, X.shape[0], X, size, out, n_threads=n_threads)
+
+
+@numba.njit(cache=True, nogil=True)
+def _median_rows(X, size, out, start, stop):
+    """:func:`median_rows` for the rows ``[start, stop)``."""
+    N = X.shape[1]
     left = size // 2
     rank = size // 2
-    for r in numba.prange(R):
+    win = np.empty(size)
+    for r in range(start, stop):
         row = X[r]
-        win = np.empty(size)
         # the first window, sorted by insertion
         for i in range(size):
             v = row[reflect_index(i - left, N)]
@@ -84,7 +96,7 @@ def median_rows(X, size, out):
             out[r, n] = win[rank]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def soft_mask(X, R, power, zero_value, out):
     """librosa's soft mask of X against R (flat arrays of one length), written to ``out``.
 
@@ -100,7 +112,7 @@ def soft_mask(X, R, power, zero_value, out):
     """
     tiny = np.finfo(np.float64).tiny
     hard = power == np.inf
-    for i in numba.prange(X.size):
+    for i in range(X.size):
         x = X[i]
         r = R[i]
         if hard:

@@ -16,11 +16,16 @@
   ``t`` is the median of the magnitude columns of its neighbours (the frame's own magnitude
   where it has none, a mask of 1), then ``(min(S, V) + eps) / (V + eps)``.
 
-Pure functions on float64 arrays; nothing from sepkit is imported.
+Pure functions on float64 arrays, compiled serially (a ``prange`` cost several times the compile
+time); :func:`neighbour_mask`, the costly one, runs a serial ``nogil`` kernel over ranges of frames
+on threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on the number
+of threads). Nothing from sepkit is imported but :mod:`sepkit.kernels.threaded`.
 """
 
 import numba
 import numpy as np
+
+from .threaded import run_threaded
 
 __all__ = ["median_select", "period_mask", "similarity_peaks", "neighbour_mask"]
 
@@ -77,7 +82,7 @@ def median_select(a, n):
     return (lower + upper) / 2.0
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def period_mask(VT, period, eps, out):
     """REPET's background mask of one channel for a repeating period of ``period`` frames.
 
@@ -93,11 +98,10 @@ def period_mask(VT, period, eps, out):
         The mask ``(min(S, V) + eps) / (V + eps)``, ``S`` the tiled median model.
     """
     T, F = VT.shape
-    p = min(period, T)
     n_rep = (T + period - 1) // period
-    for j in numba.prange(p):
+    cols = np.empty((F, n_rep))
+    for j in range(min(period, T)):
         n = (T - j + period - 1) // period  # frames j, j + period, ... before T
-        cols = np.empty((F, n_rep))
         for k in range(n):
             src = VT[j + k * period]
             for f in range(F):
@@ -169,7 +173,7 @@ def _row_peaks(row, i, min_distance, threshold, max_peaks, values, block_max, ou
     return count
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def similarity_peaks(S, min_distance, threshold, max_peaks, neighbours, counts):
     """REPET-SIM's repeating frames of every frame, from the similarity matrix.
 
@@ -189,17 +193,16 @@ def similarity_peaks(S, min_distance, threshold, max_peaks, neighbours, counts):
         Number of neighbours of each frame (0 for a silent or constant row).
     """
     T = S.shape[0]
-    for i in numba.prange(T):
-        values = np.empty(T)
-        block_max = np.empty((T + _BLOCK - 1) // _BLOCK)
+    values = np.empty(T)
+    block_max = np.empty((T + _BLOCK - 1) // _BLOCK)
+    for i in range(T):
         counts[i] = _row_peaks(S[i], i, min_distance, threshold, max_peaks, values, block_max, neighbours[i])
 
 
 _FBLOCK = 32
 
 
-@numba.njit(parallel=True, cache=True)
-def neighbour_mask(VT, neighbours, counts, eps, out):
+def neighbour_mask(VT, neighbours, counts, eps, out, n_threads=None):
     """REPET-SIM's background mask of one channel from the neighbours of each frame.
 
     The exact median is needed only where it is below the bin's magnitude: elsewhere the mask
@@ -217,10 +220,18 @@ def neighbour_mask(VT, neighbours, counts, eps, out):
         Regulariser of the ratio (nussl: 1e-16).
     out : numpy.ndarray of float64, shape (T, F)
         Mask ``(min(S, V) + eps) / (V + eps)``; 1 for a frame without neighbours.
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
     """
-    T, F = VT.shape
+    run_threaded(_neighbour_mask_frames, VT.shape[0], VT, neighbours, counts, eps, out, n_threads=n_threads)
+
+
+@numba.njit(cache=True, nogil=True)
+def _neighbour_mask_frames(VT, neighbours, counts, eps, out, start, stop):
+    """:func:`neighbour_mask` for the frames ``[start, stop)``."""
+    F = VT.shape[1]
     K = neighbours.shape[1]
-    for t in numba.prange(T):
+    for t in range(start, stop):
         n = counts[t]
         if n == 0:
             for f in range(F):

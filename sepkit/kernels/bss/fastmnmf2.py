@@ -45,11 +45,13 @@ Layout (frequency first, sepkit's STFT convention; pyroomacoustics is frames fir
   frames and vectorises.
 
 The kernels of every iteration (:func:`update_w`, :func:`update_h`, :func:`lambda_g_stats`,
-:func:`update_q`) run in parallel over frequency (``prange``; :func:`update_h` over blocks of
-frames); those run once or every ``normalize_every`` iterations are serial (parallel
-regions cost compilation time). Reductions over frequency are written per bin and summed
-in bin order, so results do not depend on the number of threads. Only complex128 / float64 are compiled. The kernels import nothing
-from sepkit but :mod:`sepkit.kernels.bss.ip`; :func:`fastmnmf2` is the plain-Python driver.
+:func:`update_q`) run serial ``nogil`` kernels over ranges of bins (:func:`update_h`: blocks
+of frames) on threads (:func:`sepkit.kernels.threaded.run_threaded`; a ``prange`` cost several
+times the compile time); those run once or every ``normalize_every`` iterations are serial.
+Reductions over frequency are written per bin and summed in bin order, so results do not
+depend on the number of threads. Only complex128 / float64 are compiled. The kernels import
+nothing from sepkit but :mod:`sepkit.kernels.bss.ip` and :mod:`sepkit.kernels.threaded`;
+:func:`fastmnmf2` is the plain-Python driver.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
 
+from ..threaded import run_threaded
 from .ip import ip_update_row, solve_small
 
 __all__ = [
@@ -82,7 +84,7 @@ EPS = 1e-10
 #: Initial weight of the channels a source does not own (pyroomacoustics' value).
 G_EPS = 5e-2
 
-_H_BLOCK = 256  # frames per parallel block of the H numerators
+_H_BLOCK = 256  # frames per block of the H numerators (the unit handed to a thread)
 #: Reassociation lets the inner loops vectorise; no finite-math or reciprocal tricks. With
 #: ``error_model="numpy"`` the divisions are not guarded (every denominator here is floored).
 _FASTMATH = {"reassoc", "contract", "nsz"}
@@ -142,12 +144,11 @@ def nmf_ratios(g, qxp, y, a, b):
     a, b : float64 (n_src, n_freq, n_frames)
         Written.
     """
-    for f in prange(qxp.shape[0]):
+    for f in range(qxp.shape[0]):
         _ratios_bin(g, qxp, y, f, a, b)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
-def update_w(g, qxp, y, h, w, a, b):
+def update_w(g, qxp, y, h, w, a, b, n_threads=None):
     """The NMF ratios (:func:`nmf_ratios`), then ``W_nfk <- W_nfk sqrt(sum_t H_nkt a_nft / sum_t H_nkt b_nft)``.
 
     Parameters
@@ -159,10 +160,18 @@ def update_w(g, qxp, y, h, w, a, b):
         Updated in place.
     a, b : float64 (n_src, n_freq, n_frames)
         Written: the ratios (for :func:`update_h`).
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
     """
-    n_src, n_freq, n_comp = w.shape
+    run_threaded(_update_w_bins, w.shape[1], g, qxp, y, h, w, a, b, n_threads=n_threads)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _update_w_bins(g, qxp, y, h, w, a, b, start, stop):
+    """:func:`update_w` for the bins ``[start, stop)``."""
+    n_src, _, n_comp = w.shape
     n_frames = h.shape[2]
-    for f in prange(n_freq):
+    for f in range(start, stop):
         _ratios_bin(g, qxp, y, f, a, b)
         for n in range(n_src):
             af = a[n, f]
@@ -177,8 +186,7 @@ def update_w(g, qxp, y, h, w, a, b):
                 w[n, f, k] *= math.sqrt(num / den)
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
-def update_h(a, b, w, h):
+def update_h(a, b, w, h, n_threads=None):
     """``H_nkt <- H_nkt sqrt(sum_f W_nfk a_nft / sum_f W_nfk b_nft)``, in place.
 
     Parameters
@@ -187,11 +195,19 @@ def update_h(a, b, w, h):
     w : float64 (n_src, n_freq, n_components)
     h : float64 (n_src, n_components, n_frames)
         Updated in place.
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
     """
+    n_blocks = (h.shape[2] + _H_BLOCK - 1) // _H_BLOCK
+    run_threaded(_update_h_blocks, n_blocks, a, b, w, h, n_threads=n_threads)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _update_h_blocks(a, b, w, h, start, stop):
+    """:func:`update_h` for the blocks of ``_H_BLOCK`` frames ``[start, stop)``."""
     n_src, n_freq, n_comp = w.shape
     n_frames = h.shape[2]
-    n_blocks = (n_frames + _H_BLOCK - 1) // _H_BLOCK
-    for blk in prange(n_blocks):
+    for blk in range(start, stop):
         t0 = blk * _H_BLOCK
         size = min(_H_BLOCK, n_frames - t0)
         num = np.empty(size)
@@ -241,8 +257,7 @@ def _variance_bin(lam, g, eps, f, y):
                 ym[t] += gnm * ln[t]
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
-def lambda_g_stats(w, h, g, qxp, eps, lam, y, stats):
+def lambda_g_stats(w, h, g, qxp, eps, lam, y, stats, n_threads=None):
     """Source spectra and the per-bin sums of the ``g`` update.
 
     ``lam = W H + eps``, ``y = sum_n lam g + eps`` and
@@ -262,10 +277,18 @@ def lambda_g_stats(w, h, g, qxp, eps, lam, y, stats):
         Written (the variances of the new spectra with the old ``g``).
     stats : float64 (n_freq, 2, n_src, n_chan)
         Written; the caller sums it over frequency.
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
     """
+    run_threaded(_lambda_g_stats_bins, qxp.shape[0], w, h, g, qxp, eps, lam, y, stats, n_threads=n_threads)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _lambda_g_stats_bins(w, h, g, qxp, eps, lam, y, stats, start, stop):
+    """:func:`lambda_g_stats` for the bins ``[start, stop)``."""
     n_src, n_chan = g.shape
-    n_freq, n_frames = qxp.shape[0], qxp.shape[2]
-    for f in prange(n_freq):
+    n_frames = qxp.shape[2]
+    for f in range(start, stop):
         _lambda_bin(w, h, eps, f, lam)
         _variance_bin(lam, g, eps, f, y)
         for m in range(n_chan):
@@ -304,8 +327,7 @@ def _qx_power_bin(xr, xi, q, f, qxp, re, im):
             qm[t] = re[t] * re[t] + im[t] * im[t]
 
 
-@numba.njit(cache=True, parallel=True, fastmath=_FASTMATH, error_model="numpy")
-def update_q(xr, xi, lam, g, eps, q, y, qxp):
+def update_q(xr, xi, lam, g, eps, q, y, qxp, n_threads=None):
     """Variances, then every row of the joint diagonalisers by iterative projection, then ``qxp``.
 
     Per frequency: ``y_fmt = sum_n lam_nft g_nm + eps``; for ``m = 0 .. M-1`` in turn,
@@ -323,11 +345,24 @@ def update_q(xr, xi, lam, g, eps, q, y, qxp):
         Updated in place.
     y, qxp : float64 (n_freq, n_chan, n_frames)
         Written.
+    n_threads : int or None
+        Threads (:func:`sepkit.kernels.threaded.run_threaded`; the values do not depend on it).
     """
-    n_freq, n_chan, n_frames = xr.shape
-    for f in prange(n_freq):
+    run_threaded(_update_q_bins, xr.shape[0], xr, xi, lam, g, eps, q, y, qxp, n_threads=n_threads)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+def _update_q_bins(xr, xi, lam, g, eps, q, y, qxp, start, stop):
+    """:func:`update_q` for the bins ``[start, stop)``."""
+    _, n_chan, n_frames = xr.shape
+    v = np.empty((n_chan, n_chan, n_chan), dtype=np.complex128)  # [m, i, j]
+    work = np.empty((n_chan, n_chan), dtype=np.complex128)
+    rhs = np.empty(n_chan, dtype=np.complex128)
+    u = np.empty(n_chan, dtype=np.complex128)
+    re = np.empty(n_frames)
+    im = np.empty(n_frames)
+    for f in range(start, stop):
         _variance_bin(lam, g, eps, f, y)
-        v = np.empty((n_chan, n_chan, n_chan), dtype=np.complex128)  # [m, i, j]
         for m in range(n_chan):
             ym = y[f, m]
             for i in range(n_chan):
@@ -345,13 +380,8 @@ def update_q(xr, xi, lam, g, eps, q, y, qxp):
                     v[m, i, j] = complex(sr, si) / n_frames
                     v[m, j, i] = complex(sr, -si) / n_frames
                 v[m, i, i] = v[m, i, i].real  # Hermitian: a real diagonal (fused products leave ~1e-17)
-        work = np.empty((n_chan, n_chan), dtype=np.complex128)
-        rhs = np.empty(n_chan, dtype=np.complex128)
-        u = np.empty(n_chan, dtype=np.complex128)
         for m in range(n_chan):
             ip_update_row(q[f], v[m], m, work, rhs, u)  # a singular system leaves the row as it was
-        re = np.empty(n_frames)
-        im = np.empty(n_frames)
         _qx_power_bin(xr, xi, q, f, qxp, re, im)
 
 
@@ -404,7 +434,7 @@ def normalize(q, w, h, g):
 def _images(x, q, lam, g, mics, out):
     n_freq, n_frames, n_chan = x.shape
     n_src = g.shape[0]
-    for f in prange(n_freq):
+    for f in range(n_freq):
         qinv = np.empty((n_chan, n_chan), dtype=np.complex128)
         work = np.empty((n_chan, n_chan), dtype=np.complex128)
         rhs = np.empty(n_chan, dtype=np.complex128)
