@@ -216,6 +216,8 @@ def _warm_up_all(scenes, disable=None, background=True) -> None:
     total = sum(len(demo_rows(s)) for s in scenes)
     try:
         with ticking(f"warming up ({FIRST_RUN_NOTE})", total=total, unit="method", disable=disable) as bar:
+            if bar.disable and disable is None:  # not a terminal: one line instead of the bar
+                print(f"sepkit demo: warming up {total} methods ({FIRST_RUN_NOTE})", file=sys.stderr, flush=True)
             _warm_up([s for s in scenes if s not in later], bar)
             if helper is not None:
                 bar.set_postfix_str("waiting for the second process", refresh=True)

@@ -36,3 +36,11 @@ def test_warm_up_all_waits_for_the_second_process_then_loads_its_scenes(monkeypa
 def test_warm_cache_starts_no_second_process(monkeypatch):
     monkeypatch.setattr(demo, "kernel_cache_is_cold", lambda threshold=0.5: False)
     assert demo.start_background_warm_up(["room"]) is None
+
+
+def test_without_a_terminal_the_warm_up_says_so_in_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(demo, "_run_row", lambda entry, row, *args, warmup=False: None)
+    monkeypatch.setattr(demo, "_scene", lambda scene, seconds=None: (None, {}, None))
+    demo._warm_up_all(["chorale"], disable=None, background=False)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "warming up" in err and "compiles numba kernels" in err
