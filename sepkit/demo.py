@@ -64,9 +64,9 @@ SCENES = {
 
 
 #: Scenes that a second process warms up on a first run (cold numba cache, two cores or more):
-#: their kernels (DictSep's, the multichannel BSS ones) are nearly disjoint from the other
-#: scenes', and they are about half of the first run's compilation.
-BACKGROUND_SCENES = ("duet", "room")
+#: DictSep's kernels are disjoint from the other scenes' and about half of the first run's
+#: compilation (measured: the duet scene 75-90 s, all the others together about 60 s).
+BACKGROUND_SCENES = ("duet",)
 
 
 def demo_rows(scene: str) -> list:

@@ -19,17 +19,17 @@ def test_warm_up_all_waits_for_the_second_process_then_loads_its_scenes(monkeypa
     helper = []
 
     def fake_helper(scenes):
-        assert list(scenes) == ["room"]
-        lines = "".join(f"print('room: row {i}')\n" for i in range(3))
+        assert list(scenes) == ["duet"]
+        lines = "".join(f"print('duet: row {i}')\n" for i in range(3))
         helper.append(subprocess.Popen([sys.executable, "-c", lines], stdout=subprocess.PIPE, text=True))
         return helper[0]
 
     monkeypatch.setattr(demo, "start_background_warm_up", fake_helper)
-    demo._warm_up_all(["chorale", "room"], disable=True)
+    demo._warm_up_all(["chorale", "duet"], disable=True)
     scenes = [scene for scene, _ in calls]
     assert all(warmup for _, warmup in calls)
-    n_chorale, n_room = len(demo.demo_rows("chorale")), len(demo.demo_rows("room"))
-    assert scenes == ["chorale"] * n_chorale + ["room"] * n_room  # the helper's scene after it finished
+    n_chorale, n_duet = len(demo.demo_rows("chorale")), len(demo.demo_rows("duet"))
+    assert scenes == ["chorale"] * n_chorale + ["duet"] * n_duet  # the helper's scene after it finished
     assert helper[0].poll() == 0
 
 

@@ -197,8 +197,7 @@ def softmask(v, x, logit=None, eps=None, *, slope=15.0, renormalize=False):
         vf = np.ldexp(vf, -_exponent(v_peak))
     n_bins, n_frames, n_channels = xf.shape
     y = np.empty((n_bins, n_frames, n_channels, v.shape[3]), dtype=np.complex128)
-    run_threaded(softmask_kernel, n_bins, vf, xf, eps, -1.0 if logit is None else logit, slope, renormalize, y,
-                 chunk=_CHUNK_BINS)
+    run_threaded(softmask_kernel, n_bins, vf, xf, eps, -1.0 if logit is None else logit, slope, renormalize, y)
     return np.swapaxes(y, 0, 1).astype(_complex_dtype(x), copy=False)
 
 

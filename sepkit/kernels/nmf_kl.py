@@ -216,7 +216,7 @@ def kl_numerator_w(V, W, H, floor, num, want_cost) -> float:
     F = V.shape[0]
     rows = np.zeros(F)
     n_chunks = min(_KL_CHUNKS, (F + 1) // 2)
-    run_threaded(_kl_numerator_w_chunks, n_chunks, V, W, H, floor, num, want_cost, rows, chunk=1)
+    run_threaded(_kl_numerator_w_chunks, n_chunks, V, W, H, floor, num, want_cost, rows)
     return _rows_total(rows) if want_cost else 0.0
 
 
@@ -274,7 +274,7 @@ def kl_numerator_h(V, W, H, floor, num, want_cost) -> float:
     """
     n_tiles = (V.shape[1] + _KL_TILE - 1) // _KL_TILE
     tile_cost = np.zeros(n_tiles)
-    run_threaded(_kl_numerator_h_tiles, n_tiles, V, W, H, floor, num, want_cost, tile_cost, chunk=1)
+    run_threaded(_kl_numerator_h_tiles, n_tiles, V, W, H, floor, num, want_cost, tile_cost)
     return _rows_total(tile_cost) if want_cost else 0.0
 
 
