@@ -30,8 +30,6 @@ __all__ = ["kl_numerator_w", "kl_numerator_h"]
 
 #: Column tile of :func:`kl_numerator_h` (a K x 64 tile of H and of the numerator fit in L1).
 _KL_TILE = 64
-#: Row chunks of :func:`kl_numerator_w` (each allocates its scratch once).
-_KL_CHUNKS = 64
 
 
 @numba.njit
@@ -213,34 +211,27 @@ def kl_numerator_w(V, W, H, floor, num, want_cost) -> float:
     float
         The KL divergence ``D_1(V | Lam)`` if ``want_cost``, else 0.0.
     """
-    F = V.shape[0]
-    rows = np.zeros(F)
-    n_chunks = min(_KL_CHUNKS, (F + 1) // 2)
-    run_threaded(_kl_numerator_w_chunks, n_chunks, V, W, H, floor, num, want_cost, rows)
+    rows = np.zeros(V.shape[0])
+    run_threaded(_kl_numerator_w_pairs, (V.shape[0] + 1) // 2, V, W, H, floor, num, want_cost, rows)
     return _rows_total(rows) if want_cost else 0.0
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
-def _kl_numerator_w_chunks(V, W, H, floor, num, want_cost, rows, start, stop):
-    """:func:`kl_numerator_w` on row chunks ``start`` to ``stop - 1`` (of ``min(_KL_CHUNKS, F // 2)``
-    chunks of row pairs); ``rows`` (F,) receives each row's cost."""
+def _kl_numerator_w_pairs(V, W, H, floor, num, want_cost, rows, start, stop):
+    """:func:`kl_numerator_w` on the row pairs ``(2 p, 2 p + 1)``, ``p`` from ``start`` to
+    ``stop - 1``; ``rows`` (F,) receives each row's cost. The scratch is allocated once per call."""
     F, N = V.shape
     K = W.shape[1]
-    n_pairs = (F + 1) // 2
-    n_chunks = min(_KL_CHUNKS, n_pairs)
-    for c in range(start, stop):
-        p0 = c * n_pairs // n_chunks
-        p1 = (c + 1) * n_pairs // n_chunks
-        qa = np.empty(N)
-        qb = np.empty(N)
-        zero = np.zeros(N, dtype=H.dtype)
-        for p in range(p0, p1):
-            f = 2 * p
-            if K <= 8 and f + 1 < F:
-                _kl_rows2_w(V, W, H, floor, num, f, qa, qb, zero, want_cost, rows)
-            else:
-                for g in range(f, min(f + 2, F)):
-                    rows[g] = _kl_row_w(V, W, H, floor, num, g, qa, qb, zero, want_cost)
+    qa = np.empty(N)
+    qb = np.empty(N)
+    zero = np.zeros(N, dtype=H.dtype)
+    for p in range(start, stop):
+        f = 2 * p
+        if K <= 8 and f + 1 < F:
+            _kl_rows2_w(V, W, H, floor, num, f, qa, qb, zero, want_cost, rows)
+        else:
+            for g in range(f, min(f + 2, F)):
+                rows[g] = _kl_row_w(V, W, H, floor, num, g, qa, qb, zero, want_cost)
 
 
 def kl_numerator_h(V, W, H, floor, num, want_cost) -> float:

@@ -12,8 +12,7 @@ import math
 import numba
 import numpy as np
 
-from .peaks import template_spectra
-from .pursuit import pursue_frame, render_templates
+from .pursuit import fft_templates, pursue_frame, render_templates
 from .tones import grad_dict_log
 
 __all__ = ["adam_b_step", "train_one", "train_many"]
@@ -86,10 +85,9 @@ def train_one(Y, D, frames, renew_exp, renew_unif, n_keep, lifetime, lam, s0, to
     n_renew = C - n_keep
     renewal = 0
     loss_sum = 0.0
-    use_fft = (m_len & (m_len - 1)) == 0 and m_len >= 2
     for step in range(1, frames.shape[0] + 1):
         templates = render_templates(D, m_len, lam, s0, q)
-        spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))
+        use_fft, spectra, norms2 = fft_templates(templates, m_len)
         grad[:, :] = 0.0
         for j in range(frames.shape[1]):  # a mini-batch: one set of templates, summed gradients
             y[:] = Y[:, frames[step - 1, j]]  # a C-ordered copy (a strided view would slow every kernel)

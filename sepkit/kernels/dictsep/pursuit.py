@@ -110,8 +110,7 @@ def pursue_tones(y, D, templates, lam, s0, tone_num, max_iter, beta, p, q, fit_i
     cls : numpy.ndarray, shape (n_tones,), int64
         Instrument of each tone.
     """
-    use_fft = templates.shape[0] == 2 * y.shape[0] and (y.shape[0] & (y.shape[0] - 1)) == 0 and y.shape[0] >= 2
-    spectra, norms2 = template_spectra(templates if use_fft else np.zeros((2, 1)))
+    use_fft, spectra, norms2 = fft_templates(templates, y.shape[0])
     return pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, max_iter, beta, p, q,
                    fit_iter, ftol, gtol)
 
@@ -195,6 +194,7 @@ def pursue_frame(y, D, templates, use_fft, spectra, norms2, lam, s0, tone_num, m
     return a[:n].copy(), mu[:n].copy(), sig[:n].copy(), b[:n].copy(), cls[:n].copy()
 
 
+@numba.njit(cache=True)
 def fft_templates(templates, m):
     """Whether the pursuit of ``m``-bin frames matches ``templates`` by FFT, and their spectra.
 
